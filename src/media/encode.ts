@@ -1,0 +1,304 @@
+/**
+ * The media core: decode any input, attach a per-macroblock QP offset map to every
+ * frame as ROI side data, encode with libx264 and mux to MP4 (faststart), keeping
+ * frame count, timestamps, frame rate and aspect ratio. Audio is copied when MP4 can
+ * hold it and re-encoded to AAC otherwise. The output appears at its path only when
+ * complete (see util/atomic-output.ts).
+ */
+import '../util/polyfill.ts';
+import { statSync } from 'node:fs';
+import { Decoder, Encoder, Muxer } from 'node-av/api';
+import {
+  AV_CODEC_ID_AAC,
+  AV_CODEC_ID_AC3,
+  AV_CODEC_ID_ALAC,
+  AV_CODEC_ID_EAC3,
+  AV_CODEC_ID_FLAC,
+  AV_CODEC_ID_MP2,
+  AV_CODEC_ID_MP3,
+  AV_CODEC_ID_OPUS,
+  AV_FRAME_DATA_REGIONS_OF_INTEREST,
+  FF_ENCODER_AAC,
+  FF_ENCODER_LIBX264,
+} from 'node-av/constants';
+import type { Frame, Packet, Stream } from 'node-av/lib';
+import { DmvjndError, asDmvjndError, reasonOf } from '../errors.ts';
+import { beginAtomicOutput } from '../util/atomic-output.ts';
+import { macroblockGrid, roiSideData, type MacroblockGrid } from './mb-grid.ts';
+import { decodeVideo, openInput, type InputSpec } from './source.ts';
+import { DEFAULT_X264, checkX264Settings, libx264Options, type X264Settings } from './x264-settings.ts';
+
+export interface FrameContext {
+  /** 0-based frame index. */
+  index: number;
+  /** yuv420p frame about to be encoded (read-only for the provider). */
+  frame: Frame;
+  grid: MacroblockGrid;
+  /** Presentation time in seconds. */
+  time: number;
+}
+
+/** Supplies the per-MB QP offsets of one frame (grid.count values, row-major) or null for none. */
+export type OffsetProvider = (ctx: FrameContext) => Float32Array | null | Promise<Float32Array | null>;
+
+export interface EncodeProgress {
+  frames: number;
+  /** Best estimate of the total, when the container says. */
+  totalFrames: number | undefined;
+  elapsedMs: number;
+}
+
+export interface EncodeVideoOptions {
+  input: InputSpec | string;
+  output: string;
+  x264?: Partial<X264Settings>;
+  /** Omit for a plain encode (no ROI side data at all). */
+  offsets?: OffsetProvider;
+  onProgress?: (p: EncodeProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type AudioHandling = 'none' | 'copied' | 're-encoded to AAC';
+
+export interface EncodeVideoResult {
+  input: string;
+  output: string;
+  frames: number;
+  width: number;
+  height: number;
+  /** Seconds, from first frame pts to last frame pts + its duration. */
+  duration: number;
+  bytes: number;
+  bitrateKbps: number;
+  audio: AudioHandling;
+  /** The source had interlaced frames; they were coded as progressive frames. */
+  interlacedInput: boolean;
+  /** Frames whose timestamp had to be moved to stay strictly increasing. */
+  timestampsRepaired: number;
+  timingsMs: { total: number; offsets: number; encode: number };
+  settings: X264Settings;
+}
+
+/** MP4 holds these audio codecs as-is. */
+const MP4_AUDIO = new Set<number>([
+  AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3,
+  AV_CODEC_ID_OPUS, AV_CODEC_ID_FLAC, AV_CODEC_ID_ALAC, AV_CODEC_ID_MP2,
+]);
+
+export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideoResult> {
+  const settings: X264Settings = { ...DEFAULT_X264, ...opts.x264 };
+  checkX264Settings(settings, { withOffsets: opts.offsets !== undefined });
+  const out = beginAtomicOutput(opts.output);
+  const t0 = performance.now();
+  const input = await openInput(opts.input).catch((err) => {
+    out.discard();
+    throw err;
+  });
+  const label = input.label;
+  let stage: 'encode' | 'write output' = 'encode';
+  try {
+    const mux = await Muxer.open(out.tempPath, { format: 'mp4', options: { movflags: '+faststart' } }).catch(
+      (err: unknown) => {
+        throw new DmvjndError('write output', opts.output, reasonOf(err), { cause: err });
+      },
+    );
+    const audio = await prepareAudio(input.audio, mux);
+    const video = input.video;
+    const totalFrames = estimateFrameCount(video);
+    let encoder: Encoder | undefined;
+    let videoOut = -1;
+    let grid: MacroblockGrid | undefined;
+    let frames = 0;
+    let interlacedInput = false;
+    let timestampsRepaired = 0;
+    let lastPts: bigint | undefined;
+    let firstPts = 0n;
+    let timeBase = video.timeBase as { num: number; den: number };
+    let endPts = 0n;
+    let offsetsMs = 0;
+    let encodeMs = 0;
+
+    const writeVideoPackets = async (packets: Packet[]): Promise<void> => {
+      for (const p of packets) {
+        try {
+          stage = 'write output';
+          await mux.writePacket(p, videoOut);
+          stage = 'encode';
+        } finally {
+          p.free();
+        }
+      }
+    };
+
+    for await (const decoded of decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal })) {
+      const { frame } = decoded;
+      try {
+        interlacedInput ||= decoded.interlaced;
+        if (!encoder) {
+          grid = macroblockGrid(frame.width, frame.height);
+          encoder = await createVideoEncoder(settings, frame, video);
+          // Timestamps stay in the input's own time base: VFR survives untouched.
+          videoOut = mux.addStream(encoder, { inputStream: video });
+          firstPts = frame.pts;
+          timeBase = { num: frame.timeBase.num, den: frame.timeBase.den };
+        } else if (frame.width !== grid!.width || frame.height !== grid!.height) {
+          throw new DmvjndError(
+            'encode', label,
+            `the frame size changes mid-stream (${grid!.width}x${grid!.height} to ${frame.width}x${frame.height}), which this encoder does not support`,
+          );
+        }
+        // Unknown durations would make the muxer give the last frame one tick.
+        if (frame.duration <= 0n) frame.duration = nominalFrameDuration(video, frame.timeBase);
+        if (lastPts !== undefined && frame.pts <= lastPts) {
+          frame.pts = lastPts + 1n;
+          timestampsRepaired++;
+        }
+        lastPts = frame.pts;
+        endPts = frame.pts + (frame.duration > 0n ? frame.duration : 0n);
+
+        if (opts.offsets) {
+          const tOff = performance.now();
+          const map = await opts.offsets({ index: decoded.index, frame, grid: grid!, time: toSeconds(frame.pts, timeBase) });
+          if (map) {
+            const roi = roiSideData(map, grid!);
+            frame.newSideData(AV_FRAME_DATA_REGIONS_OF_INTEREST, roi.length).set(roi);
+          }
+          offsetsMs += performance.now() - tOff;
+        }
+        const tEnc = performance.now();
+        const packets = await encoder.encodeAll(frame);
+        encodeMs += performance.now() - tEnc;
+        await writeVideoPackets(packets);
+      } finally {
+        frame.free();
+      }
+      frames++;
+      opts.onProgress?.({ frames, totalFrames, elapsedMs: performance.now() - t0 });
+    }
+    if (!encoder) throw new DmvjndError('decode', label, 'no video frame could be decoded');
+    const tEnc = performance.now();
+    await writeVideoPackets(await encoder.encodeAll(null));
+    encodeMs += performance.now() - tEnc;
+    await audio.finish();
+    stage = 'write output';
+    await mux.close();
+    encoder.close();
+    out.commit();
+    const bytes = statSync(out.path).size;
+    const duration = toSeconds(endPts - firstPts, timeBase) || frames / Math.max(1e-9, rate(video.avgFrameRate));
+    return {
+      input: label,
+      output: out.path,
+      frames,
+      width: grid!.width,
+      height: grid!.height,
+      duration,
+      bytes,
+      bitrateKbps: duration > 0 ? (bytes * 8) / duration / 1000 : 0,
+      audio: audio.handling,
+      interlacedInput,
+      timestampsRepaired,
+      timingsMs: { total: performance.now() - t0, offsets: offsetsMs, encode: encodeMs },
+      settings,
+    };
+  } catch (err) {
+    out.discard();
+    throw asDmvjndError(err, stage, stage === 'write output' ? opts.output : label);
+  } finally {
+    await input.close().catch(() => undefined);
+  }
+}
+
+async function createVideoEncoder(settings: X264Settings, first: Frame, video: Stream): Promise<Encoder> {
+  const fr = video.avgFrameRate.num > 0 ? video.avgFrameRate : video.rFrameRate;
+  const context: Record<string, unknown> = {
+    // Keep the input's time base so every timestamp is carried exactly (VFR too);
+    // the frame rate still informs x264's rate control.
+    timeBase: first.timeBase,
+    framerate: fr.num > 0 ? fr : undefined,
+    gopSize: settings.keyint,
+    threadCount: settings.threads,
+  };
+  if (settings.rateControl.mode === 'bitrate') context.bitRate = BigInt(Math.round(settings.rateControl.kbps * 1000));
+  try {
+    return await Encoder.create(FF_ENCODER_LIBX264, {
+      context: context as never,
+      options: libx264Options(settings) as never,
+    });
+  } catch (err) {
+    throw new DmvjndError('encode', undefined, `libx264 refused the settings (${reasonOf(err)})`, { cause: err });
+  }
+}
+
+interface AudioPath {
+  handling: AudioHandling;
+  onPacket: (packet: Packet) => Promise<void>;
+  finish: () => Promise<void>;
+}
+
+async function prepareAudio(stream: Stream | undefined, mux: Muxer): Promise<AudioPath> {
+  const none: AudioPath = { handling: 'none', onPacket: async () => {}, finish: async () => {} };
+  if (!stream) return none;
+  if (MP4_AUDIO.has(stream.codecpar.codecId)) {
+    const index = mux.addStream(stream);
+    return {
+      handling: 'copied',
+      onPacket: async (p) => {
+        if (p.streamIndex !== stream.index) return;
+        await mux.writePacket(p, index);
+      },
+      finish: async () => {},
+    };
+  }
+  const decoder = await Decoder.create(stream);
+  const encoder = await Encoder.create(FF_ENCODER_AAC, { decoder, autoResample: true, context: { bitRate: 128_000n } as never });
+  const index = mux.addStream(encoder, { inputStream: stream });
+  const writeAll = async (packets: Packet[]) => {
+    for (const q of packets) {
+      await mux.writePacket(q, index);
+      q.free();
+    }
+  };
+  const encodeFrames = async (frames: Frame[]) => {
+    for (const f of frames) {
+      await writeAll(await encoder.encodeAll(f));
+      f.free();
+    }
+  };
+  return {
+    handling: 're-encoded to AAC',
+    onPacket: async (p) => {
+      if (p.streamIndex !== stream.index) return;
+      await encodeFrames(await decoder.decodeAll(p));
+    },
+    finish: async () => {
+      await encodeFrames(await decoder.decodeAll(null));
+      await writeAll(await encoder.encodeAll(null));
+      encoder.close();
+      decoder.close();
+    },
+  };
+}
+
+function rate(r: { num: number; den: number }): number {
+  return r.den ? r.num / r.den : 0;
+}
+
+function toSeconds(pts: bigint, tb: { num: number; den: number }): number {
+  return (Number(pts) * tb.num) / tb.den;
+}
+
+function nominalFrameDuration(video: Stream, tb: { num: number; den: number }): bigint {
+  const fr = video.avgFrameRate.num > 0 ? video.avgFrameRate : video.rFrameRate;
+  if (!(fr.num > 0 && fr.den > 0)) return 1n;
+  return BigInt(Math.max(1, Math.round((fr.den * tb.den) / (fr.num * tb.num))));
+}
+
+export function estimateFrameCount(stream: Stream): number | undefined {
+  const n = Number(stream.nbFrames);
+  if (n > 0) return n;
+  const tb = stream.timeBase;
+  const d = (Number(stream.duration) * tb.num) / tb.den;
+  const fps = rate(stream.avgFrameRate);
+  return d > 0 && fps > 0 ? Math.round(d * fps) : undefined;
+}
