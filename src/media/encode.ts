@@ -56,6 +56,11 @@ export interface EncodeVideoOptions {
   offsets?: OffsetProvider;
   onProgress?: (p: EncodeProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Refuse settings under which x264 silently ignores the offsets (default true).
+   * Tests turn it off to show that x264 really does ignore them.
+   */
+  guardOffsets?: boolean;
 }
 
 export type AudioHandling = 'none' | 'copied' | 're-encoded to AAC';
@@ -87,7 +92,7 @@ const MP4_AUDIO = new Set<number>([
 
 export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideoResult> {
   const settings: X264Settings = { ...DEFAULT_X264, ...opts.x264 };
-  checkX264Settings(settings, { withOffsets: opts.offsets !== undefined });
+  checkX264Settings(settings, { withOffsets: opts.offsets !== undefined && opts.guardOffsets !== false });
   const out = beginAtomicOutput(opts.output);
   const t0 = performance.now();
   const input = await openInput(opts.input).catch((err) => {
@@ -96,24 +101,29 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
   });
   const label = input.label;
   let stage: 'encode' | 'write output' = 'encode';
+  let mux: Muxer | undefined;
+  let encoder: Encoder | undefined;
   try {
-    const mux = await Muxer.open(out.tempPath, { format: 'mp4', options: { movflags: '+faststart' } }).catch(
+    mux = await Muxer.open(out.tempPath, { format: 'mp4', options: { movflags: '+faststart' } }).catch(
       (err: unknown) => {
         throw new DmvjndError('write output', opts.output, reasonOf(err), { cause: err });
       },
     );
-    const audio = await prepareAudio(input.audio, mux);
     const video = input.video;
+    // Every stream must exist before the first packet is written, so the video
+    // encoder is set up from the stream's parameters, before any audio packet arrives.
+    const videoEncoder = (encoder = await createVideoEncoder(settings, video));
+    const muxer = mux;
+    const videoOut = muxer.addStream(videoEncoder, { inputStream: video });
+    const audio = await prepareAudio(input.audio, muxer);
     const totalFrames = estimateFrameCount(video);
-    let encoder: Encoder | undefined;
-    let videoOut = -1;
     let grid: MacroblockGrid | undefined;
     let frames = 0;
     let interlacedInput = false;
     let timestampsRepaired = 0;
     let lastPts: bigint | undefined;
     let firstPts = 0n;
-    let timeBase = video.timeBase as { num: number; den: number };
+    let timeBase = { num: video.timeBase.num, den: video.timeBase.den };
     let endPts = 0n;
     let offsetsMs = 0;
     let encodeMs = 0;
@@ -122,7 +132,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       for (const p of packets) {
         try {
           stage = 'write output';
-          await mux.writePacket(p, videoOut);
+          await muxer.writePacket(p, videoOut);
           stage = 'encode';
         } finally {
           p.free();
@@ -134,11 +144,8 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       const { frame } = decoded;
       try {
         interlacedInput ||= decoded.interlaced;
-        if (!encoder) {
+        if (!grid) {
           grid = macroblockGrid(frame.width, frame.height);
-          encoder = await createVideoEncoder(settings, frame, video);
-          // Timestamps stay in the input's own time base: VFR survives untouched.
-          videoOut = mux.addStream(encoder, { inputStream: video });
           firstPts = frame.pts;
           timeBase = { num: frame.timeBase.num, den: frame.timeBase.den };
         } else if (frame.width !== grid!.width || frame.height !== grid!.height) {
@@ -166,7 +173,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
           offsetsMs += performance.now() - tOff;
         }
         const tEnc = performance.now();
-        const packets = await encoder.encodeAll(frame);
+        const packets = await videoEncoder.encodeAll(frame);
         encodeMs += performance.now() - tEnc;
         await writeVideoPackets(packets);
       } finally {
@@ -175,14 +182,13 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       frames++;
       opts.onProgress?.({ frames, totalFrames, elapsedMs: performance.now() - t0 });
     }
-    if (!encoder) throw new DmvjndError('decode', label, 'no video frame could be decoded');
+    if (!grid) throw new DmvjndError('decode', label, 'no video frame could be decoded');
     const tEnc = performance.now();
-    await writeVideoPackets(await encoder.encodeAll(null));
+    await writeVideoPackets(await videoEncoder.encodeAll(null));
     encodeMs += performance.now() - tEnc;
     await audio.finish();
     stage = 'write output';
-    await mux.close();
-    encoder.close();
+    await muxer.close();
     out.commit();
     const bytes = statSync(out.path).size;
     const duration = toSeconds(endPts - firstPts, timeBase) || frames / Math.max(1e-9, rate(video.avgFrameRate));
@@ -202,19 +208,21 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       settings,
     };
   } catch (err) {
+    await mux?.close().catch(() => undefined);
     out.discard();
     throw asDmvjndError(err, stage, stage === 'write output' ? opts.output : label);
   } finally {
+    encoder?.close();
     await input.close().catch(() => undefined);
   }
 }
 
-async function createVideoEncoder(settings: X264Settings, first: Frame, video: Stream): Promise<Encoder> {
+async function createVideoEncoder(settings: X264Settings, video: Stream): Promise<Encoder> {
   const fr = video.avgFrameRate.num > 0 ? video.avgFrameRate : video.rFrameRate;
   const context: Record<string, unknown> = {
     // Keep the input's time base so every timestamp is carried exactly (VFR too);
     // the frame rate still informs x264's rate control.
-    timeBase: first.timeBase,
+    timeBase: video.timeBase,
     framerate: fr.num > 0 ? fr : undefined,
     gopSize: settings.keyint,
     threadCount: settings.threads,

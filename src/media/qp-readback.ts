@@ -57,7 +57,8 @@ export async function* readQpMaps(path: string): AsyncGenerator<FrameQp> {
   const { video, label } = input;
   let decoder: Decoder;
   try {
-    decoder = await Decoder.create(video, { options: { export_side_data: 'venc_params' } as never });
+    // One decoder thread: with frame threads the exported QPs of skipped MBs vary run to run.
+    decoder = await Decoder.create(video, { options: { export_side_data: 'venc_params' } as never, context: { threadCount: 1 } as never });
   } catch (err) {
     await input.close();
     throw new DmvjndError('read back', label, `cannot decode this stream (${reasonOf(err)})`, { cause: err });

@@ -21,7 +21,7 @@ export const SAMPLE_CLIPS = {
     `nullsrc=size=${o.width ?? 320}x${o.height ?? 240}:rate=${o.fps ?? 25}:duration=${o.seconds ?? 1},geq=lum='random(1)*255':cb=128:cr=128,format=yuv420p`,
   /** Cellular automaton texture scrolling up: textured and moving. */
   cellauto: (o: SampleClipOptions = {}) =>
-    `cellauto=size=${o.width ?? 320}x${o.height ?? 240}:rate=${o.fps ?? 25}:rule=110:random_fill_ratio=0.5:scroll=1,trim=duration=${o.seconds ?? 2},format=yuv420p`,
+    `cellauto=size=${o.width ?? 320}x${o.height ?? 240}:rate=${o.fps ?? 25}:rule=110:random_fill_ratio=0.5:random_seed=1:scroll=1,trim=duration=${o.seconds ?? 2},format=yuv420p`,
 } as const;
 
 export type SampleClipName = keyof typeof SAMPLE_CLIPS;

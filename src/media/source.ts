@@ -163,8 +163,10 @@ export async function* decodeVideo(input: OpenedInput, opts: DecodeOptions = {})
         throw new DmvjndError('decode', label, `reading packet failed after ${index} frames (${FFmpegError.strerror(ret)}; truncated or corrupt file?)`);
       }
       try {
+        // The muxer's interleaving queue needs each packet's time base.
+        const stream = input.demuxer.streams[packet.streamIndex];
+        if (stream) packet.timeBase = stream.timeBase;
         if (packet.streamIndex === video.index) {
-          packet.timeBase = video.timeBase;
           let frames: Frame[];
           try {
             frames = await decoder.decodeAll(packet);
