@@ -63,7 +63,7 @@ export async function openInput(spec: InputSpec | string): Promise<OpenedInput> 
   const video = demuxer.video();
   if (!video) {
     await demuxer.close();
-    throw new DmvjndError('open input', label, 'the file contains no video stream');
+    throw new DmvjndError('open input', label, 'no video stream found (not a video, or a truncated file)');
   }
   const w = video.codecpar.width;
   const h = video.codecpar.height;
