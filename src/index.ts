@@ -33,3 +33,15 @@ export {
   type X264Settings,
 } from './media/x264-settings.ts';
 export { parseSyntheticOffsets, syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
+export { encode, jndOffsetProvider, DEFAULT_JND, type EncodeOptions, type EncodeReport, type JndSettings } from './pipeline.ts';
+export { verifyVideos, type VerifyOptions, type VerifyReport } from './analysis/verify.ts';
+export { FrameAnalyser, type ClassifierDecisions, type FrameJnd } from './analysis/analyser.ts';
+export { viewSizeFor, windowGrid, type ViewSize, type WindowGrid } from './analysis/machine-view.ts';
+export { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
+export type { Provider } from './inference/onnx.ts';
+export { qpOffsetsFromJnd, poolJndPerMacroblock, targetQpForStep, type JndPooling, type QpMappingOptions } from './jnd/qp-mapping.ts';
+export { bdRate, kneeRate, type RateQualityPoint } from './metrics/bd-rate.ts';
+export { softmaxTop1, rcaCounts, type Decisions, type RcaCounts } from './metrics/rca.ts';
+export { spearman } from './metrics/spearman.ts';
+export { hvsJnd } from './offsets/hvs-jnd.ts';
+export { camRoiOffsets, shuffledOffsets } from './offsets/controls.ts';

@@ -80,6 +80,12 @@ export async function openInput(spec: InputSpec | string): Promise<OpenedInput> 
   };
 }
 
+/** Open and close an input: fails fast, before expensive set-up such as loading models. */
+export async function preflightInput(spec: InputSpec | string): Promise<void> {
+  const input = await openInput(spec);
+  await input.close();
+}
+
 function checkReadableFile(path: string): void {
   if (!existsSync(path)) throw new DmvjndError('open input', path, 'no such file');
   const st = statSync(path);

@@ -40,7 +40,8 @@ export interface AtomicOutput {
   discard(): void;
 }
 
-export function beginAtomicOutput(path: string): AtomicOutput {
+/** Throws the error beginAtomicOutput would, without creating anything. */
+export function checkOutputPath(path: string): void {
   const target = resolve(path);
   const dir = dirname(target);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
@@ -54,6 +55,12 @@ export function beginAtomicOutput(path: string): AtomicOutput {
   if (existsSync(target) && statSync(target).isDirectory()) {
     throw new DmvjndError('write output', path, 'the output path is a folder');
   }
+}
+
+export function beginAtomicOutput(path: string): AtomicOutput {
+  checkOutputPath(path);
+  const target = resolve(path);
+  const dir = dirname(target);
   installHandlers();
   const ext = extname(target);
   const tempPath = join(dir, `.${basename(target, ext)}.dmvjnd-${randomBytes(4).toString('hex')}.tmp${ext}`);

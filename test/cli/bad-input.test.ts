@@ -35,42 +35,42 @@ describe('cli: bad input and interruption', function () {
 
   it('nonexistent input', async () => {
     const missing = join(tmp.path, 'missing.mp4');
-    expectCleanFailure(await runCli(['encode', missing, '-o', out]), missing, /Open input/, /no such file/);
+    expectCleanFailure(await runCli(['encode', missing, '-o', out, '--offsets', 'none']), missing, /Open input/, /no such file/);
   });
 
   it('zero-byte input', async () => {
     const empty = join(tmp.path, 'empty.mp4');
     writeFileSync(empty, '');
-    expectCleanFailure(await runCli(['encode', empty, '-o', out]), empty, /Open input/, /empty \(0 bytes\)/);
+    expectCleanFailure(await runCli(['encode', empty, '-o', out, '--offsets', 'none']), empty, /Open input/, /empty \(0 bytes\)/);
   });
 
   it('a text file named .mp4', async () => {
     const text = join(tmp.path, 'notes.mp4');
     writeFileSync(text, 'this is not a video\n'.repeat(20));
-    expectCleanFailure(await runCli(['encode', text, '-o', out]), text, /Open input/, /Invalid data/);
+    expectCleanFailure(await runCli(['encode', text, '-o', out, '--offsets', 'none']), text, /Open input/, /Invalid data/);
   });
 
   it('truncated MP4 (header intact, media data cut)', async () => {
     const cut = join(tmp.path, 'cut.mp4');
     const bytes = readFileSync(goodClip);
     writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.4)));
-    expectCleanFailure(await runCli(['encode', cut, '-o', out]), cut, /Decode/, /corrupt|truncated/);
+    expectCleanFailure(await runCli(['encode', cut, '-o', out, '--offsets', 'none']), cut, /Decode/, /corrupt|truncated/);
   });
 
   it('truncated MP4 (cut inside the header)', async () => {
     const cut = join(tmp.path, 'cut-header.mp4');
     writeFileSync(cut, readFileSync(goodClip).subarray(0, 200));
-    expectCleanFailure(await runCli(['encode', cut, '-o', out]), cut, /Open input/, /no video stream found|Invalid data/);
+    expectCleanFailure(await runCli(['encode', cut, '-o', out, '--offsets', 'none']), cut, /Open input/, /no video stream found|Invalid data/);
   });
 
   it('a stream with zero decodable frames is an error, not a 0-byte file with exit 0', async () => {
-    const r = await runCli(['encode', 'lavfi:testsrc2=size=64x64:duration=0', '-o', out]);
+    const r = await runCli(['encode', 'lavfi:testsrc2=size=64x64:duration=0', '-o', out, '--offsets', 'none']);
     expectCleanFailure(r, 'lavfi:testsrc2', /Decode/, /no video frame could be decoded/);
   });
 
   it('output folder that does not exist', async () => {
     const bad = join(tmp.path, 'no-such-dir', 'out.mp4');
-    const r = await runCli(['encode', goodClip, '-o', bad]);
+    const r = await runCli(['encode', goodClip, '-o', bad, '--offsets', 'none']);
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.match(/^dmvjnd: Write output failed for .*no-such-dir\/out\.mp4: the folder .* does not exist\.$/);
     expect(existsSync(bad)).to.equal(false);
@@ -79,7 +79,7 @@ describe('cli: bad input and interruption', function () {
   it('output folder that cannot be written (read-only file system)', async function () {
     // chmod does not stop root, so use a file system nobody can create files in.
     if (!existsSync('/proc/self')) this.skip();
-    const r = await runCli(['encode', goodClip, '-o', '/proc/dmvjnd-out.mp4']);
+    const r = await runCli(['encode', goodClip, '-o', '/proc/dmvjnd-out.mp4', '--offsets', 'none']);
     expect(r.code).to.equal(1);
     expect(r.stderr.trim().split('\n')).to.have.length(1);
     expect(r.stderr).to.match(/Write output failed for \/proc\/dmvjnd-out\.mp4: /);
@@ -94,7 +94,7 @@ describe('cli: bad input and interruption', function () {
 
   it('--json reports the error as JSON on stdout too', async () => {
     const missing = join(tmp.path, 'missing.mp4');
-    const r = await runCli(['encode', missing, '-o', out, '--json']);
+    const r = await runCli(['encode', missing, '-o', out, '--json', '--offsets', 'none']);
     expect(r.code).to.equal(1);
     expect(JSON.parse(r.stdout)).to.deep.include({ ok: false });
     expect(JSON.parse(r.stdout).error).to.include({ stage: 'open input', file: missing });
@@ -102,7 +102,7 @@ describe('cli: bad input and interruption', function () {
 
   it('Ctrl-C mid-encode removes the partial output', async function () {
     const target = join(tmp.path, 'interrupted.mp4');
-    const child = spawn(process.execPath, [CLI, 'encode', 'lavfi:testsrc2=size=1280x720:rate=25:duration=60', '-o', target], {
+    const child = spawn(process.execPath, [CLI, 'encode', 'lavfi:testsrc2=size=1280x720:rate=25:duration=60', '-o', target, '--offsets', 'none'], {
       cwd: REPO,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -12,7 +12,8 @@ describe('cli: encode, inspect and help', function () {
     expect(enc.code, enc.stderr).to.equal(0);
     const report = JSON.parse(enc.stdout);
     expect(report).to.include({ ok: true, frames: 100, width: 640, height: 360, audio: 'none' });
-    expect(report.settings).to.deep.include({ keyint: 1, preset: 'medium' });
+    expect(report.settings.x264).to.deep.include({ keyint: 1, preset: 'medium' });
+    expect(report.settings.offsets).to.equal('split');
 
     const ins = await runCli(['inspect', out, '--json', '--maps']);
     expect(ins.code, ins.stderr).to.equal(0);

@@ -1,0 +1,135 @@
+/**
+ * Per-frame machine analysis: the classifiers' decisions on a frame's machine view
+ * (for RCA) and the DMV-JND map of the frame (for bit allocation).
+ *
+ *   frame -> view RGB (area downscale) -> x = normalised NCHW
+ *     -> each classifier, fully convolutional on the whole view: global logits + CAM
+ *     -> each classifier on the 32x32 window batch: regional logits
+ *     -> merged CAM c = mean of the four JND classifiers' CAMs (paper Eq. 2)
+ *     -> generator (x, c) -> e; JND = mean over RGB of |e| in 0-255 units, per view pixel
+ */
+import type { Frame } from 'node-av/lib';
+import { type ClassifierModel, type ModelSet } from '../inference/models.ts';
+import { runSession } from '../inference/onnx.ts';
+import { softmaxTop1 } from '../metrics/rca.ts';
+import {
+  FrameRgbScaler,
+  WINDOW,
+  cropWindows,
+  normaliseRgb,
+  viewSizeFor,
+  windowGrid,
+  type ViewSize,
+  type WindowGrid,
+} from './machine-view.ts';
+
+export interface Top1 {
+  labels: Int32Array;
+  confidences: Float32Array;
+}
+
+export interface ClassifierDecisions {
+  name: string;
+  role: ClassifierModel['role'];
+  global: Top1;
+  /** Undefined for user classifiers with a fixed input size (global decisions only). */
+  regional: Top1 | undefined;
+}
+
+export interface FrameJnd {
+  view: ViewSize;
+  /** The view's packed RGB (for scene-cut checks). */
+  rgb: Uint8Array;
+  /** Merged CAM in [0,1], view.width * view.height, row-major. */
+  mergedCam: Float32Array;
+  /** Per-pixel DMV-JND amplitude in 0-255 units at view resolution. */
+  jnd: Float32Array;
+}
+
+export class FrameAnalyser {
+  private readonly scaler = new FrameRgbScaler();
+  private cachedView: { frameW: number; frameH: number; view: ViewSize; windows: WindowGrid } | undefined;
+
+  constructor(
+    private readonly models: ModelSet,
+    private readonly viewShortSide: number,
+  ) {}
+
+  viewFor(frameW: number, frameH: number): { view: ViewSize; windows: WindowGrid } {
+    const c = this.cachedView;
+    if (c && c.frameW === frameW && c.frameH === frameH) return c;
+    const view = viewSizeFor(frameW, frameH, this.viewShortSide);
+    this.cachedView = { frameW, frameH, view, windows: windowGrid(view) };
+    return this.cachedView;
+  }
+
+  /** The classifiers' decisions on a frame (all roles unless narrowed). */
+  async decisions(frame: Frame, roles: ReadonlyArray<ClassifierModel['role']> = ['jnd', 'heldout', 'user']): Promise<ClassifierDecisions[]> {
+    const { view, windows } = this.viewFor(frame.width, frame.height);
+    const rgb = await this.scaler.rgb(frame, view);
+    const out: ClassifierDecisions[] = [];
+    const models = [...this.models.jnd, ...(this.models.heldout ? [this.models.heldout] : []), ...this.models.user];
+    const byNorm = new Map<string, Float32Array>();
+    for (const m of models) {
+      if (!roles.includes(m.role)) continue;
+      if (m.inputSize !== undefined) {
+        // A fixed-size user model sees the whole frame resized to its input.
+        const size = { width: m.inputSize, height: m.inputSize };
+        const x = normaliseRgb(await this.scaler.rgb(frame, size), size, m.normalisation);
+        const r = await runSession(m.loaded, { [m.inputName]: { data: x, dims: [1, 3, size.height, size.width] } }, [m.logitsName]);
+        out.push({ name: m.name, role: m.role, global: top1(r[m.logitsName].data, 1), regional: undefined });
+        continue;
+      }
+      const key = m.normalisation.mean.join() + m.normalisation.std.join();
+      let x = byNorm.get(key);
+      if (!x) byNorm.set(key, (x = normaliseRgb(rgb, view, m.normalisation)));
+      const g = await runSession(m.loaded, { [m.inputName]: { data: x, dims: [1, 3, view.height, view.width] } }, [m.logitsName]);
+      let regional: Top1 | undefined;
+      if (windows.count > 0) {
+        const batch = cropWindows(x, view, windows);
+        const r = await runSession(m.loaded, { [m.inputName]: { data: batch, dims: [windows.count, 3, WINDOW, WINDOW] } }, [m.logitsName]);
+        regional = top1(r[m.logitsName].data, windows.count);
+      }
+      out.push({ name: m.name, role: m.role, global: top1(g[m.logitsName].data, 1), regional });
+    }
+    return out;
+  }
+
+  /** The DMV-JND map of a frame at view resolution. */
+  async jnd(frame: Frame): Promise<FrameJnd> {
+    const generator = this.models.generator;
+    if (!generator) throw new Error('FrameAnalyser.jnd needs a model set loaded with the generator');
+    const { view } = this.viewFor(frame.width, frame.height);
+    const n = view.width * view.height;
+    const rgb = await this.scaler.rgb(frame, view);
+    const x = normaliseRgb(rgb, view, this.models.jnd[0].normalisation);
+    const dims = [1, 3, view.height, view.width];
+    const mergedCam = new Float32Array(n);
+    for (const m of this.models.jnd) {
+      const r = await runSession(m.loaded, { x: { data: x, dims } }, ['cam']);
+      const cam = r.cam.data;
+      for (let i = 0; i < n; i++) mergedCam[i] += cam[i] / this.models.jnd.length;
+    }
+    const g = await runSession(generator, { x: { data: x, dims }, cam: { data: mergedCam, dims: [1, 1, view.height, view.width] } }, ['e']);
+    const e = g.e.data;
+    const jnd = new Float32Array(n);
+    // e is in normalised units (x = pixel/127.5 - 1): |e| * 127.5 is in 0-255 pixel units.
+    const k = 127.5 / 3;
+    for (let i = 0; i < n; i++) jnd[i] = (Math.abs(e[i]) + Math.abs(e[n + i]) + Math.abs(e[2 * n + i])) * k;
+    return { view, rgb, mergedCam, jnd };
+  }
+
+  /** Packed RGB of the frame's machine view. */
+  async viewRgb(frame: Frame): Promise<Uint8Array> {
+    return this.scaler.rgb(frame, this.viewFor(frame.width, frame.height).view);
+  }
+
+  close(): void {
+    this.scaler.close();
+  }
+}
+
+function top1(logits: Float32Array, count: number): Top1 {
+  // CIFAR models have 10 classes; user models (e.g. ImageNet) have their own count.
+  return softmaxTop1(logits, logits.length / count, count);
+}

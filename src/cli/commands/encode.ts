@@ -1,0 +1,81 @@
+import { writeFileSync } from 'node:fs';
+import type { Argv } from 'yargs';
+import { DmvjndError } from '../../errors.ts';
+import { encode, type EncodeReport } from '../../pipeline.ts';
+import { SYNTHETIC_OFFSET_HELP, parseSyntheticOffsets } from '../../offsets/synthetic.ts';
+import { progressLine } from '../progress.ts';
+import {
+  defaultOutputFor, fail, fmt, inputFromArg, jndFromArgs, jndOptions, modelOptions, note, pct, print,
+  providerArg, userClassifiersFromArgs, x264FromArgs, x264Options,
+} from '../shared.ts';
+
+export const encodeCommand = {
+  command: 'encode [input]',
+  describe: 'Encode a video to H.264/MP4, spending bits where the classifiers look',
+  builder: (y: Argv) =>
+    jndOptions(modelOptions(x264Options(y)))
+      .positional('input', {
+        type: 'string',
+        describe: 'Input video (any format FFmpeg reads), or lavfi:<graph>; omitted: the embedded sample clip',
+      })
+      .option('output', { alias: 'o', type: 'string', describe: 'Output MP4 path [default: <input>.dmvjnd.mp4]' })
+      .option('offsets', { type: 'string', default: 'jnd', describe: `Per-MB QP offset source: jnd | ${SYNTHETIC_OFFSET_HELP}` })
+      .option('verify', { type: 'boolean', default: false, describe: 'Decode the result and report RCA and PSNR against the input' })
+      .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
+      .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'JND-guided encode at CRF 23, then check the classifiers still agree')
+      .example('$0 encode clip.mp4 --crf 28 --jnd-gain 0.5 --analysis-stride 4', 'Coarser base, gentler offsets, analyse every 4th frame')
+      .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
+  handler: async (a: Record<string, unknown> & { json: boolean }) => {
+    try {
+      const offsets = a.offsets === 'jnd' ? ('jnd' as const) : parseSyntheticOffsets(String(a.offsets));
+      const input = inputFromArg(a.input as string | undefined);
+      const output = (a.output as string | undefined) ?? defaultOutputFor(a.input as string | undefined);
+      const enc = progressLine('encode');
+      const ver = progressLine('verify');
+      const report = await encode({
+        input,
+        output,
+        offsets,
+        x264: x264FromArgs(a as never),
+        jnd: jndFromArgs(a as never),
+        provider: providerArg(String(a.provider)),
+        modelsDir: String(a.models),
+        verify: Boolean(a.verify),
+        tau: Number(a.tau),
+        userClassifiers: userClassifiersFromArgs(a as never),
+        onProgress: (stage, frames, total) => (stage === 'encode' ? enc : ver).update(frames, total),
+        onNote: note,
+      });
+      enc.done();
+      ver.done();
+      if (a.report) {
+        try {
+          writeFileSync(String(a.report), `${JSON.stringify(report, null, 1)}\n`);
+        } catch (err) {
+          throw new DmvjndError('write output', String(a.report), (err as Error).message, { cause: err });
+        }
+      }
+      print(a.json, { ok: true, ...report }, () => describeReport(report));
+    } catch (err) {
+      fail(err, a.json);
+    }
+  },
+};
+
+export function describeReport(r: EncodeReport): string {
+  const lines = [
+    `wrote ${r.output}`,
+    `  ${r.frames} frames, ${fmt(r.duration, 3)} s, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s, audio: ${r.audio}`,
+    `  offsets: ${r.settings.offsets}${r.settings.offsets === 'jnd' ? ` (view ${r.settings.jnd.view} px, gain ${r.settings.jnd.jndGain}, ${r.analysed_frames} frames analysed, ${r.scene_cuts} scene cuts)` : ''}`,
+    `  time: total ${fmt(r.timings_ms.total / 1000, 2)} s (analysis ${fmt(r.timings_ms.analysis / 1000, 2)} s, x264 ${fmt(r.timings_ms.encode / 1000, 2)} s, verify ${fmt(r.timings_ms.verify / 1000, 2)} s) on ${r.settings.provider}`,
+  ];
+  if (r.rca) {
+    lines.push(
+      `  PSNR-Y ${fmt(r.psnr_y_db, 2)} dB`,
+      `  RCA (tau ${r.rca.tau}): regional ${pct(r.rca.regional.confident)} confident / ${pct(r.rca.regional.all)} all; global ${pct(r.rca.global.confident)} / ${pct(r.rca.global.all)}`,
+      `  held-out ${r.rca.heldout.name ?? 'n/a'}: regional ${pct(r.rca.heldout.regional.confident)} / ${pct(r.rca.heldout.regional.all)}; global ${pct(r.rca.heldout.global.confident)} / ${pct(r.rca.heldout.global.all)}`,
+      ...Object.entries(r.rca.user).map(([n, u]) => `  ${n}: global ${pct(u.global.confident)} confident / ${pct(u.global.all)} all`),
+    );
+  }
+  return lines.join('\n');
+}

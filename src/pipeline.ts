@@ -1,0 +1,248 @@
+/**
+ * The JND-guided encode, top to bottom:
+ *
+ *   1. load the models once (four classifiers + generator, held-out and user
+ *      classifiers only when verifying)
+ *   2. decode the input frame by frame (media/source.ts, via media/encode.ts)
+ *   3. every `analysisStride`-th frame, or on a scene cut: machine view -> merged CAM
+ *      -> generator -> per-pixel JND (analysis/analyser.ts)
+ *   4. JND -> per-MB QP offsets: step = 2 x JND, QP = 4 + 6 log2(step), minus the base
+ *      QP, clamped (jnd/qp-mapping.ts)
+ *   5. offsets -> ROI side data -> libx264 -> MP4 (media/encode.ts)
+ *   6. optionally decode both videos and report RCA and PSNR (analysis/verify.ts)
+ *
+ * Memory is bounded: frames stream through; only the last offset map is kept.
+ */
+import { FrameAnalyser } from './analysis/analyser.ts';
+import { verifyVideos, type VerifyReport } from './analysis/verify.ts';
+import { DmvjndError } from './errors.ts';
+import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
+import type { Provider } from './inference/onnx.ts';
+import { qpOffsetsFromJnd, type JndPooling } from './jnd/qp-mapping.ts';
+import { encodeVideo, type EncodeVideoResult, type OffsetProvider } from './media/encode.ts';
+import { preflightInput, type InputSpec } from './media/source.ts';
+import { checkOutputPath } from './util/atomic-output.ts';
+import { DEFAULT_X264, type X264Settings } from './media/x264-settings.ts';
+import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
+
+export interface JndSettings {
+  /** Short side of the machine view in pixels. */
+  view: number;
+  /** Multiplier on the JND before the 2 x JND rule. */
+  jndGain: number;
+  pooling: JndPooling;
+  minOffset: number;
+  maxOffset: number;
+  /** Analyse every Nth frame and reuse the offsets in between (refreshed on scene cuts). */
+  analysisStride: number;
+  /** Mean absolute view difference (0-255) that counts as a scene cut. */
+  sceneCutThreshold: number;
+}
+
+export const DEFAULT_JND: JndSettings = {
+  view: 128,
+  jndGain: 1,
+  pooling: 'mean',
+  minOffset: -12,
+  maxOffset: 12,
+  analysisStride: 1,
+  sceneCutThreshold: 30,
+};
+
+export interface EncodeOptions {
+  input: InputSpec | string;
+  output: string;
+  /** Where the per-MB offsets come from: the DMV-JND (default) or a synthetic map. */
+  offsets?: 'jnd' | SyntheticOffsetSpec;
+  x264?: Partial<X264Settings>;
+  jnd?: Partial<JndSettings>;
+  provider?: Provider;
+  modelsDir?: string;
+  /** Decode the result and report RCA and PSNR against the input. */
+  verify?: boolean;
+  tau?: number;
+  userClassifiers?: UserClassifierSpec[];
+  onProgress?: (stage: 'encode' | 'verify', frames: number, total: number | undefined) => void;
+  onNote?: (line: string) => void;
+  /** Reuse already loaded models (benchmarks); otherwise loaded and released here. */
+  models?: ModelSet;
+}
+
+export interface EncodeReport {
+  input: string;
+  output: string;
+  frames: number;
+  width: number;
+  height: number;
+  bytes: number;
+  bitrate_kbps: number;
+  duration: number;
+  psnr_y_db: number | null;
+  rca: VerifyReport['rca'] | null;
+  audio: EncodeVideoResult['audio'];
+  analysed_frames: number;
+  scene_cuts: number;
+  timings_ms: { decode: number; analysis: number; encode: number; verify: number; total: number };
+  settings: { offsets: string; x264: X264Settings; jnd: JndSettings; provider: string; models: string | null; tau: number };
+}
+
+export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
+  const t0 = performance.now();
+  const x264: X264Settings = { ...DEFAULT_X264, ...opts.x264 };
+  const jnd: JndSettings = { ...DEFAULT_JND, ...opts.jnd };
+  checkJndSettings(jnd);
+  const tau = opts.tau ?? 0.5;
+  const source = opts.offsets ?? 'jnd';
+  // Bad input or output paths fail in milliseconds, before the models load.
+  checkOutputPath(opts.output);
+  await preflightInput(opts.input);
+  const needModels = source === 'jnd' || opts.verify === true;
+  const models =
+    opts.models ??
+    (needModels
+      ? await loadModels({
+          dir: opts.modelsDir,
+          provider: opts.provider ?? 'auto',
+          generator: source === 'jnd',
+          userClassifiers: opts.userClassifiers,
+          onNote: opts.onNote,
+        })
+      : undefined);
+  const analyser = models ? new FrameAnalyser(models, jnd.view) : undefined;
+  let analysed = 0;
+  let sceneCuts = 0;
+  try {
+    let offsets: OffsetProvider | undefined;
+    if (source === 'jnd') {
+      offsets = jndOffsetProvider(analyser!, x264, jnd, {
+        onAnalysed: () => analysed++,
+        onSceneCut: () => sceneCuts++,
+      });
+    } else if (source.kind !== 'none') {
+      offsets = ({ grid }) => syntheticOffsetMap(source, grid);
+    }
+    const result = await encodeVideo({
+      input: opts.input,
+      output: opts.output,
+      x264,
+      offsets,
+      onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
+    });
+    let verified: VerifyReport | undefined;
+    const tv = performance.now();
+    if (opts.verify && models) {
+      verified = await verifyVideos({
+        reference: opts.input,
+        encoded: result.output,
+        models,
+        view: jnd.view,
+        tau,
+        onProgress: (f) => opts.onProgress?.('verify', f, result.frames),
+      });
+    }
+    const verifyMs = opts.verify ? performance.now() - tv : 0;
+    const t = result.timingsMs;
+    return {
+      input: result.input,
+      output: result.output,
+      frames: result.frames,
+      width: result.width,
+      height: result.height,
+      bytes: result.bytes,
+      bitrate_kbps: result.bitrateKbps,
+      duration: result.duration,
+      psnr_y_db: verified ? verified.psnr_y_db : null,
+      rca: verified ? verified.rca : null,
+      audio: result.audio,
+      analysed_frames: analysed,
+      scene_cuts: sceneCuts,
+      timings_ms: {
+        // decode includes demuxing, pixel-format conversion and muxing: what is not analysis or x264.
+        decode: Math.max(0, t.total - t.offsets - t.encode),
+        analysis: t.offsets,
+        encode: t.encode,
+        verify: verifyMs,
+        total: performance.now() - t0,
+      },
+      settings: {
+        offsets: source === 'jnd' ? 'jnd' : source.kind,
+        x264,
+        jnd,
+        provider: models?.provider ?? 'none',
+        models: models?.dir ?? null,
+        tau,
+      },
+    };
+  } finally {
+    analyser?.close();
+    if (!opts.models) await models?.release();
+  }
+}
+
+/**
+ * Offsets from the DMV-JND, analysed every `analysisStride` frames and on scene cuts.
+ * In bitrate mode there is no base QP; the offsets are then centred on their mean.
+ */
+export function jndOffsetProvider(
+  analyser: FrameAnalyser,
+  x264: X264Settings,
+  jnd: JndSettings,
+  hooks: { onAnalysed?: () => void; onSceneCut?: () => void } = {},
+): OffsetProvider {
+  let last: Float32Array | undefined;
+  let lastRgb: Uint8Array | undefined;
+  let sinceAnalysis = 0;
+  const baseQp = x264.rateControl.mode === 'crf' ? x264.rateControl.crf : undefined;
+  return async ({ frame, grid }) => {
+    let due = !last || sinceAnalysis >= jnd.analysisStride;
+    if (!due && jnd.analysisStride > 1 && lastRgb) {
+      const rgb = await analyser.viewRgb(frame);
+      if (meanAbsDiff(rgb, lastRgb) > jnd.sceneCutThreshold) {
+        due = true;
+        hooks.onSceneCut?.();
+      }
+    }
+    if (due) {
+      const r = await analyser.jnd(frame);
+      if (jnd.analysisStride > 1) lastRgb = r.rgb;
+      let offsets = qpOffsetsFromJnd(r.jnd, r.view, grid, {
+        baseQp: baseQp ?? 0,
+        gain: jnd.jndGain,
+        pooling: jnd.pooling,
+        minOffset: baseQp === undefined ? -1000 : jnd.minOffset,
+        maxOffset: baseQp === undefined ? 1000 : jnd.maxOffset,
+      });
+      if (baseQp === undefined) offsets = centredAndClamped(offsets, jnd.minOffset, jnd.maxOffset);
+      last = offsets;
+      sinceAnalysis = 0;
+      hooks.onAnalysed?.();
+    }
+    sinceAnalysis++;
+    return last!;
+  };
+}
+
+function centredAndClamped(offsets: Float32Array, lo: number, hi: number): Float32Array {
+  let mean = 0;
+  for (const v of offsets) mean += v / offsets.length;
+  return offsets.map((v) => Math.min(hi, Math.max(lo, v - mean)));
+}
+
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+  return s / a.length;
+}
+
+function checkJndSettings(j: JndSettings): void {
+  const bad = (what: string) => new DmvjndError('arguments', undefined, what);
+  if (!Number.isInteger(j.view) || j.view < 32) throw bad(`expected --view to be an integer >= 32 but received ${j.view}`);
+  if (!(j.jndGain >= 0) || !Number.isFinite(j.jndGain)) throw bad(`expected --jnd-gain >= 0 but received ${j.jndGain}`);
+  if (!Number.isInteger(j.analysisStride) || j.analysisStride < 1) {
+    throw bad(`expected --analysis-stride to be an integer >= 1 but received ${j.analysisStride}`);
+  }
+  if (!(j.minOffset <= 0 && j.maxOffset >= 0 && j.minOffset >= -51 && j.maxOffset <= 51)) {
+    throw bad(`expected an offset range within [-51, 51] that contains 0 but received [${j.minOffset}, ${j.maxOffset}]`);
+  }
+}
