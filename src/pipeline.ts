@@ -13,13 +13,14 @@
  *
  * Memory is bounded: frames stream through; only the last offset map is kept.
  */
-import { FrameAnalyser } from './analysis/analyser.ts';
+import { FrameAnalyser, type FrameJnd } from './analysis/analyser.ts';
 import { verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
 import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
 import { qpOffsetsFromJnd, type JndPooling } from './jnd/qp-mapping.ts';
 import { encodeVideo, type EncodeVideoResult, type OffsetProvider } from './media/encode.ts';
+import type { MacroblockGrid } from './media/mb-grid.ts';
 import { preflightInput, type InputSpec } from './media/source.ts';
 import { checkOutputPath } from './util/atomic-output.ts';
 import { DEFAULT_X264, type X264Settings } from './media/x264-settings.ts';
@@ -64,6 +65,8 @@ export interface EncodeOptions {
   userClassifiers?: UserClassifierSpec[];
   onProgress?: (stage: 'encode' | 'verify', frames: number, total: number | undefined) => void;
   onNote?: (line: string) => void;
+  /** Encode (and verify) only the first N frames. */
+  maxFrames?: number;
   /** Reuse already loaded models (benchmarks); otherwise loaded and released here. */
   models?: ModelSet;
 }
@@ -126,6 +129,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       output: opts.output,
       x264,
       offsets,
+      maxFrames: opts.maxFrames,
       onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
     });
     let verified: VerifyReport | undefined;
@@ -137,6 +141,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         models,
         view: jnd.view,
         tau,
+        maxFrames: opts.maxFrames,
         onProgress: (f) => opts.onProgress?.('verify', f, result.frames),
       });
     }
@@ -187,13 +192,18 @@ export function jndOffsetProvider(
   analyser: FrameAnalyser,
   x264: X264Settings,
   jnd: JndSettings,
-  hooks: { onAnalysed?: () => void; onSceneCut?: () => void } = {},
+  hooks: {
+    onAnalysed?: () => void;
+    onSceneCut?: () => void;
+    /** Every analysed frame's JND and resulting offsets (reports, tests). */
+    onMap?: (info: { index: number; grid: MacroblockGrid; jnd: FrameJnd; offsets: Float32Array }) => void;
+  } = {},
 ): OffsetProvider {
   let last: Float32Array | undefined;
   let lastRgb: Uint8Array | undefined;
   let sinceAnalysis = 0;
   const baseQp = x264.rateControl.mode === 'crf' ? x264.rateControl.crf : undefined;
-  return async ({ frame, grid }) => {
+  return async ({ frame, grid, index }) => {
     let due = !last || sinceAnalysis >= jnd.analysisStride;
     if (!due && jnd.analysisStride > 1 && lastRgb) {
       const rgb = await analyser.viewRgb(frame);
@@ -216,6 +226,7 @@ export function jndOffsetProvider(
       last = offsets;
       sinceAnalysis = 0;
       hooks.onAnalysed?.();
+      hooks.onMap?.({ index, grid, jnd: r, offsets });
     }
     sinceAnalysis++;
     return last!;

@@ -52,6 +52,8 @@ export interface VerifyOptions {
   view: number;
   tau: number;
   onProgress?: (frames: number, total: number | undefined) => void;
+  /** Compare only the first N frames of the reference (when the encode was cut to N). */
+  maxFrames?: number;
 }
 
 type Kind = 'global' | 'regional';
@@ -81,6 +83,14 @@ export async function verifyVideos(opts: VerifyOptions): Promise<VerifyReport> {
   let windows = 0;
   try {
     for (;;) {
+      if (opts.maxFrames !== undefined && frames >= opts.maxFrames) {
+        const extra = await encFrames.next();
+        if (!extra.done) {
+          extra.value.frame.free();
+          throw new DmvjndError('verify', opts.encoded, `frame counts differ: this video has more than the ${frames} frames compared`);
+        }
+        break;
+      }
       const [a, b] = await Promise.all([refFrames.next(), encFrames.next()]);
       if (a.done || b.done) {
         if (!a.done) a.value.frame.free();

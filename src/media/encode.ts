@@ -56,6 +56,8 @@ export interface EncodeVideoOptions {
   offsets?: OffsetProvider;
   onProgress?: (p: EncodeProgress) => void;
   signal?: AbortSignal;
+  /** Stop after this many frames (samples, tests); default: the whole input. */
+  maxFrames?: number;
   /**
    * Refuse settings under which x264 silently ignores the offsets (default true).
    * Tests turn it off to show that x264 really does ignore them.
@@ -116,7 +118,8 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     const muxer = mux;
     const videoOut = muxer.addStream(videoEncoder, { inputStream: video });
     const audio = await prepareAudio(input.audio, muxer);
-    const totalFrames = estimateFrameCount(video);
+    const estimated = estimateFrameCount(video);
+    const totalFrames = opts.maxFrames !== undefined && estimated !== undefined ? Math.min(estimated, opts.maxFrames) : estimated ?? opts.maxFrames;
     let grid: MacroblockGrid | undefined;
     let frames = 0;
     let interlacedInput = false;
@@ -181,6 +184,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       }
       frames++;
       opts.onProgress?.({ frames, totalFrames, elapsedMs: performance.now() - t0 });
+      if (opts.maxFrames !== undefined && frames >= opts.maxFrames) break;
     }
     if (!grid) throw new DmvjndError('decode', label, 'no video frame could be decoded');
     const tEnc = performance.now();

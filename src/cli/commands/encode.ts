@@ -22,6 +22,7 @@ export const encodeCommand = {
       .option('offsets', { type: 'string', default: 'jnd', describe: `Per-MB QP offset source: jnd | ${SYNTHETIC_OFFSET_HELP}` })
       .option('verify', { type: 'boolean', default: false, describe: 'Decode the result and report RCA and PSNR against the input' })
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
+      .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
       .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'JND-guided encode at CRF 23, then check the classifiers still agree')
       .example('$0 encode clip.mp4 --crf 28 --jnd-gain 0.5 --analysis-stride 4', 'Coarser base, gentler offsets, analyse every 4th frame')
       .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
@@ -41,6 +42,7 @@ export const encodeCommand = {
         provider: providerArg(String(a.provider)),
         modelsDir: String(a.models),
         verify: Boolean(a.verify),
+        maxFrames: a.frames === undefined ? undefined : Number(a.frames),
         tau: Number(a.tau),
         userClassifiers: userClassifiersFromArgs(a as never),
         onProgress: (stage, frames, total) => (stage === 'encode' ? enc : ver).update(frames, total),

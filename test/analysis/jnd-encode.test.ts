@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { FrameAnalyser } from '../../src/analysis/analyser.ts';
+import { verifyVideos } from '../../src/analysis/verify.ts';
+import { JND_CLASSIFIERS, loadModels, type ModelSet } from '../../src/inference/models.ts';
+import { poolJndPerMacroblock } from '../../src/jnd/qp-mapping.ts';
+import { encodeVideo } from '../../src/media/encode.ts';
+import { readAllQpMaps } from '../../src/media/qp-readback.ts';
+import { sampleClip } from '../../src/media/sample-clip.ts';
+import { spearman } from '../../src/metrics/spearman.ts';
+import { DEFAULT_JND, DEFAULT_X264, jndOffsetProvider } from '../../src/index.ts';
+import { VIDEOS_DIR, hasVideos, runCli, tempDir } from '../helpers/env.ts';
+import { MODELS_DIR, NO_MODELS_REASON, hasModels } from '../helpers/models.ts';
+
+describe('JND-guided encode (needs the ONNX models)', function () {
+  if (!hasModels) {
+    it(`skipped: ${NO_MODELS_REASON}`, function () {
+      this.skip();
+    });
+    return;
+  }
+  const tmp = tempDir();
+  let models: ModelSet;
+  let reference = '';
+  before(async () => {
+    models = await loadModels({ dir: MODELS_DIR, provider: 'cpu', generator: true, threads: 1 });
+    reference = join(tmp.path, 'ref.mp4');
+    await encodeVideo({ input: sampleClip('default', { width: 320, height: 240, seconds: 0.6 }), output: reference, x264: { rateControl: { mode: 'crf', crf: 12 } } });
+  });
+  after(async () => {
+    await models?.release();
+    tmp.cleanup();
+  });
+
+  it('the read-back QP map follows the JND (Spearman >= 0.5 per intra frame, 720p dev clip)', async function () {
+    if (!hasVideos) this.skip();
+    const analyser = new FrameAnalyser(models, 128);
+    const pooled = new Map<number, Float32Array>();
+    const x264 = { ...DEFAULT_X264, keyint: 1 };
+    const out = join(tmp.path, 'jnd-intra.mp4');
+    try {
+      await encodeVideo({
+        input: join(VIDEOS_DIR, 'traffic_toronto_highway_720p.mp4'),
+        output: out,
+        x264,
+        maxFrames: 4,
+        offsets: jndOffsetProvider(analyser, x264, DEFAULT_JND, {
+          onMap: ({ index, grid, jnd }) => pooled.set(index, poolJndPerMacroblock(jnd.jnd, jnd.view, grid)),
+        }),
+      });
+    } finally {
+      analyser.close();
+    }
+    const maps = await readAllQpMaps(out);
+    expect(maps.length).to.equal(4);
+    for (const m of maps) {
+      expect(m.type).to.equal('I');
+      expect(spearman(Array.from(pooled.get(m.index)!), Array.from(m.qp)), `frame ${m.index}`).to.be.at.least(0.5);
+    }
+  });
+
+  it('verify: a video against itself agrees on every decision', async () => {
+    const r = await verifyVideos({ reference, encoded: reference, models, view: 96, tau: 0.5 });
+    expect(r.frames).to.equal(15);
+    expect(r.psnr_y_db).to.equal(Number.POSITIVE_INFINITY);
+    expect(r.rca.regional.all).to.equal(1);
+    expect(r.rca.global.all).to.equal(1);
+    expect(r.rca.heldout.regional.all).to.equal(1);
+    expect(Object.keys(r.rca.regional.per_classifier.all)).to.deep.equal([...JND_CLASSIFIERS]);
+    expect(r.rca.view).to.deep.include({ width: 128, height: 96, windows: 12 });
+  });
+
+  it('encode --verify --report writes the documented JSON report', async () => {
+    const out = join(tmp.path, 'cli.mp4');
+    const report = join(tmp.path, 'report.json');
+    const r = await runCli(['encode', reference, '-o', out, '--models', MODELS_DIR, '--provider', 'cpu', '--verify', '--report', report, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const j = JSON.parse(r.stdout);
+    for (const key of ['frames', 'bytes', 'bitrate_kbps', 'psnr_y_db', 'settings']) expect(j).to.have.property(key);
+    for (const key of ['tau', 'global', 'regional', 'heldout']) expect(j.rca).to.have.property(key);
+    for (const key of ['all', 'confident', 'per_classifier']) expect(j.rca.global).to.have.property(key);
+    for (const key of ['decode', 'analysis', 'encode', 'total']) expect(j.timings_ms).to.have.property(key);
+    expect(j.rca.regional.all).to.be.within(0, 1);
+    expect(j.settings.jnd).to.include({ view: 128, jndGain: 1 });
+    expect(existsSync(report)).to.equal(true);
+  });
+
+  it('verify exits non-zero with a sentence when frame counts differ', async () => {
+    const short = join(tmp.path, 'short.mp4');
+    await encodeVideo({ input: sampleClip('default', { width: 320, height: 240, seconds: 0.4 }), output: short });
+    const r = await runCli(['verify', reference, short, '--models', MODELS_DIR, '--provider', 'cpu']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim()).to.match(/^dmvjnd: Verify failed for .*: frame counts differ/);
+  });
+
+  it('jnd draws frame, CAM, JND and QP offsets side by side as a PNG', async () => {
+    const png = join(tmp.path, 'jnd.png');
+    const r = await runCli(['jnd', reference, '--frame', '3', '-o', png, '--models', MODELS_DIR, '--provider', 'cpu']);
+    expect(r.code, r.stderr).to.equal(0);
+    const meta = await sharp(png).metadata();
+    expect(meta.format).to.equal('png');
+    expect(meta.width).to.be.greaterThan(4 * 360);
+    const missing = await runCli(['jnd', reference, '--frame', '99', '-o', join(tmp.path, 'no.png'), '--models', MODELS_DIR, '--provider', 'cpu']);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.match(/--frame 99 does not exist \(the input has 15 frames\)/);
+    expect(existsSync(join(tmp.path, 'no.png'))).to.equal(false);
+  });
+
+  describe('execution providers and model files', () => {
+    it('--provider cuda without CUDA fails with a clear sentence; auto falls back to CPU with one note', async function () {
+      const notes: string[] = [];
+      let cudaError: Error | undefined;
+      try {
+        const m = await loadModels({ dir: MODELS_DIR, provider: 'cuda', generator: false });
+        await m.release();
+      } catch (err) {
+        cudaError = err as Error;
+      }
+      if (!cudaError) this.skip(); // this machine has CUDA: nothing to fall back from
+      expect(cudaError!.message).to.match(/--provider cuda was requested but the CUDA execution provider is unavailable/);
+      const m = await loadModels({ dir: MODELS_DIR, provider: 'auto', generator: false, onNote: (l) => notes.push(l) });
+      expect(m.provider).to.equal('cpu');
+      await m.release();
+      expect(notes.length).to.be.at.most(1);
+    });
+
+    it('a missing model file is an error naming the file', async () => {
+      const dir = join(tmp.path, 'partial-models');
+      mkdirSync(dir);
+      for (const f of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx') && !f.startsWith('vgg'))) copyFileSync(join(MODELS_DIR, f), join(dir, f));
+      let message = '';
+      await loadModels({ dir, provider: 'cpu' }).catch((e: Error) => (message = e.message));
+      expect(message).to.match(/^Load model failed for .*partial-models\/vgg\.onnx: model file not found/);
+    });
+
+    it('a model with the wrong inputs/outputs is an error saying what was expected', async () => {
+      const dir = join(tmp.path, 'swapped-models');
+      mkdirSync(dir);
+      for (const f of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx'))) copyFileSync(join(MODELS_DIR, f), join(dir, f));
+      copyFileSync(join(MODELS_DIR, 'resnet.onnx'), join(dir, 'jnd_generator.onnx'));
+      let message = '';
+      await loadModels({ dir, provider: 'cpu', generator: true }).catch((e: Error) => (message = e.message));
+      expect(message).to.match(/jnd_generator\.onnx: expected inputs \[x, cam\] and outputs \[x_hat, e\] but the file has inputs \[x\] and outputs \[logits, cam\]/);
+    });
+  });
+});
