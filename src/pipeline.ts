@@ -58,6 +58,8 @@ export interface EncodeOptions {
   x264?: Partial<X264Settings>;
   jnd?: Partial<JndSettings>;
   provider?: Provider;
+  /** ONNX Runtime intra-op threads (default: half the cores). */
+  modelThreads?: number;
   modelsDir?: string;
   /** Decode the result and report RCA and PSNR against the input. */
   verify?: boolean;
@@ -86,6 +88,8 @@ export interface EncodeReport {
   analysed_frames: number;
   scene_cuts: number;
   timings_ms: { decode: number; analysis: number; encode: number; verify: number; total: number };
+  /** Peak resident memory of this process so far, in MiB. */
+  peak_rss_mib: number;
   settings: { offsets: string; x264: X264Settings; jnd: JndSettings; provider: string; models: string | null; tau: number };
 }
 
@@ -106,6 +110,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       ? await loadModels({
           dir: opts.modelsDir,
           provider: opts.provider ?? 'auto',
+          threads: opts.modelThreads,
           generator: source === 'jnd',
           userClassifiers: opts.userClassifiers,
           onNote: opts.onNote,
@@ -169,6 +174,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         verify: verifyMs,
         total: performance.now() - t0,
       },
+      peak_rss_mib: process.resourceUsage().maxRSS / 1024,
       settings: {
         offsets: source === 'jnd' ? 'jnd' : source.kind,
         x264,

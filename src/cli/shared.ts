@@ -69,6 +69,7 @@ export function modelOptions<T>(y: Argv<T>) {
   return y
     .option('models', { type: 'string', group: 'Models:', default: DEFAULT_MODELS_DIR, defaultDescription: 'models/ of this package', describe: 'Folder with the ONNX models and model-card.json' })
     .option('provider', { type: 'string', group: 'Models:', default: 'auto', choices: PROVIDERS as unknown as string[], describe: 'ONNX Runtime device: auto tries CUDA, then CPU' })
+    .option('model-threads', { type: 'number', group: 'Models:', describe: 'ONNX Runtime threads [default: half the cores]' })
     .option('view', { type: 'number', group: 'Models:', default: DEFAULT_JND.view, describe: 'Short side of the machine view in pixels (what the classifiers see)' })
     .option('tau', { type: 'number', group: 'Models:', default: 0.5, describe: 'Confidence threshold for "confident" decisions in RCA' })
     .option('classifier', { type: 'string', array: true, group: 'Models:', describe: 'Extra ONNX image classifier to verify with (repeatable)' })

@@ -6,6 +6,7 @@
  * throws instead of falling back, so `auto` catches that and retries on CPU.
  */
 import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DmvjndError, reasonOf } from '../errors.ts';
 
@@ -22,6 +23,14 @@ export interface LoadedSession {
   path: string;
   session: ort.InferenceSession;
   provider: 'cpu' | 'cuda';
+}
+
+/**
+ * Model threads default to half the cores: x264's own threads run beside the models
+ * during an encode, and oversubscribing the cores slowed both in measurements.
+ */
+export function defaultModelThreads(): number {
+  return Math.max(1, Math.floor(availableParallelism() / 2));
 }
 
 let fallbackNoted = false;
@@ -50,7 +59,7 @@ export async function loadSession(
   if (!existsSync(path)) throw new DmvjndError('load model', path, 'model file not found (run `npm run export` or restore models/)');
   if (statSync(path).size === 0) throw new DmvjndError('load model', path, 'model file is empty');
   ort.env.logLevel = 'fatal';
-  const threads = opts.threads ?? 0;
+  const threads = opts.threads ?? defaultModelThreads();
   let session: ort.InferenceSession;
   let used: 'cpu' | 'cuda' = opts.provider === 'cpu' ? 'cpu' : 'cuda';
   if (used === 'cuda' && cudaUnavailable !== undefined && opts.provider === 'auto') used = 'cpu';

@@ -40,6 +40,7 @@ export const encodeCommand = {
         x264: x264FromArgs(a as never),
         jnd: jndFromArgs(a as never),
         provider: providerArg(String(a.provider)),
+        modelThreads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
         modelsDir: String(a.models),
         verify: Boolean(a.verify),
         maxFrames: a.frames === undefined ? undefined : Number(a.frames),

@@ -18,6 +18,7 @@ export const verifyCommand = {
       const models = await loadModels({
         dir: String(a.models),
         provider: providerArg(String(a.provider)),
+        threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
         generator: false,
         userClassifiers: userClassifiersFromArgs(a as never),
         onNote: note,

@@ -1,0 +1,75 @@
+/**
+ * Issue-4 speed and memory benchmark (ratios in one run; never a test):
+ *   - whole `dmvjnd encode` wall time (JND offsets) versus plain x264 through the same
+ *     path (same clip, preset and CRF), for several --analysis-stride values;
+ *   - analysis throughput (analysed frames per second of analysis time);
+ *   - peak RSS of the JND encode of a 720p clip versus its first half (should not grow
+ *     with clip length: frames stream).
+ * Each encode runs in its own process so RSS is its own.
+ *
+ *   npx tsx bench/encode-speed.ts [clip] [--preset medium] [--strides 1,2,4,8]
+ * Writes bench/results/encode-speed.{json,md}.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, VIDEOS_DIR, flag, writeResult } from './common.ts';
+
+const args = process.argv.slice(2);
+const clip = args.find((a) => !a.startsWith('--') && existsSync(a)) ?? join(VIDEOS_DIR, 'traffic_toronto_highway_720p.mp4');
+const preset = flag(args, 'preset', 'medium');
+const strides = flag(args, 'strides', '1,2,4,8').split(',').map(Number);
+const out = join(tmpdir(), `dmvjnd-speed-${process.pid}.mp4`);
+
+function run(extra: string[]): { wall: number; report: Record<string, any> } {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'dmvjnd.js'), 'encode', clip, '-o', out, '--preset', preset, '--json', ...extra], { encoding: 'utf8' });
+  const wall = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`encode failed: ${r.stderr}`);
+  return { wall, report: JSON.parse(r.stdout) };
+}
+
+const plain = run(['--offsets', 'none']);
+const rows = strides.map((s) => {
+  const j = run(['--analysis-stride', String(s)]);
+  return {
+    stride: s,
+    wall_s: j.wall / 1000,
+    ratio_vs_plain: j.wall / plain.wall,
+    analysed_frames: j.report.analysed_frames,
+    analysis_fps: j.report.analysed_frames / (j.report.timings_ms.analysis / 1000),
+    bytes: j.report.bytes,
+    peak_rss_mib: j.report.peak_rss_mib,
+  };
+});
+const half = run(['--frames', String(Math.floor(plain.report.frames / 2))]);
+rmSync(out, { force: true });
+const result = {
+  clip,
+  preset,
+  frames: plain.report.frames,
+  plain_wall_s: plain.wall / 1000,
+  plain_peak_rss_mib: plain.report.peak_rss_mib,
+  rows,
+  rss_full_mib: rows[0].peak_rss_mib,
+  rss_first_half_mib: half.report.peak_rss_mib,
+  target_ratio: 1.3,
+};
+const md = [
+  `# Encode speed and memory: JND-guided vs plain x264 (${preset})`,
+  '',
+  `Clip ${clip.replace(/^.*\//, '')}, ${result.frames} frames, whole-process wall time (model loading included), this machine (2 cores, shared).`,
+  '',
+  `Plain x264 through the same path: ${result.plain_wall_s.toFixed(2)} s.`,
+  '',
+  '| analysis stride | wall (s) | x plain | analysed frames | analysis fps | bytes | peak RSS (MiB) |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.stride} | ${r.wall_s.toFixed(2)} | ${r.ratio_vs_plain.toFixed(2)} | ${r.analysed_frames} | ${r.analysis_fps.toFixed(1)} | ${r.bytes} | ${r.peak_rss_mib.toFixed(0)} |`),
+  '',
+  `Peak RSS, stride ${rows[0].stride}: whole clip ${result.rss_full_mib.toFixed(0)} MiB, first half ${result.rss_first_half_mib.toFixed(0)} MiB (plain x264: ${result.plain_peak_rss_mib.toFixed(0)} MiB).`,
+  `Target: wall <= ${result.target_ratio} x plain.`,
+  '',
+].join('\n');
+writeResult('encode-speed', result, md);
+console.log(md);

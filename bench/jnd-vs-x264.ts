@@ -1,0 +1,110 @@
+/**
+ * Issue-4 acceptance table: per dev clip, JND-guided encode at base CRF 23 versus plain
+ * x264 at CRF 23 (same preset, same settings otherwise), both verified against the
+ * original: size saving, confident and all-decision regional RCA, global and held-out
+ * RCA, PSNR-Y, and Spearman(JND, QP) on intra frames.
+ *
+ *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 1] [--view 128] [--stride 1] [--clips a,b]
+ *
+ * Writes bench/results/jnd-vs-x264.{json,md}.
+ */
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { FrameAnalyser } from '../src/analysis/analyser.ts';
+import { loadModels } from '../src/inference/models.ts';
+import { poolJndPerMacroblock } from '../src/jnd/qp-mapping.ts';
+import { encodeVideo } from '../src/media/encode.ts';
+import { readQpMaps } from '../src/media/qp-readback.ts';
+import { DEFAULT_X264 } from '../src/media/x264-settings.ts';
+import { spearman } from '../src/metrics/spearman.ts';
+import { DEFAULT_JND, encode, jndOffsetProvider, type EncodeReport } from '../src/pipeline.ts';
+import { devClips, flag, pct, writeResult } from './common.ts';
+
+const args = process.argv.slice(2);
+const frames = Number(flag(args, 'frames', '90'));
+const gain = Number(flag(args, 'gain', String(DEFAULT_JND.jndGain)));
+const view = Number(flag(args, 'view', String(DEFAULT_JND.view)));
+const stride = Number(flag(args, 'stride', '1'));
+const pooling = flag(args, 'pooling', 'mean') as 'mean';
+const only = flag(args, 'clips', '');
+const clips = devClips().filter((c) => !only || only.split(',').some((o) => basename(c).startsWith(o)));
+const models = await loadModels({ provider: 'auto', generator: true, onNote: (l) => console.error(l) });
+const tmp = join(tmpdir(), `dmvjnd-bench-${process.pid}`);
+const rows: Array<Record<string, unknown>> = [];
+const jnd = { view, jndGain: gain, analysisStride: stride, pooling };
+
+for (const clip of clips) {
+  const name = basename(clip);
+  const common = { input: clip, models, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 } } };
+  const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
+  const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd' });
+  const rho = await intraSpearman(clip);
+  const row = {
+    clip: name,
+    frames: ours.frames,
+    plain_kbps: plain.bitrate_kbps,
+    jnd_kbps: ours.bitrate_kbps,
+    saving: 1 - ours.bytes / plain.bytes,
+    jnd_regional_confident: ours.rca!.regional.confident,
+    jnd_regional_all: ours.rca!.regional.all,
+    plain_regional_confident: plain.rca!.regional.confident,
+    plain_regional_all: plain.rca!.regional.all,
+    jnd_global_all: ours.rca!.global.all,
+    jnd_global_confident: ours.rca!.global.confident,
+    jnd_heldout_regional_all: ours.rca!.heldout.regional.all,
+    jnd_heldout_regional_confident: ours.rca!.heldout.regional.confident,
+    plain_heldout_regional_all: plain.rca!.heldout.regional.all,
+    psnr_plain: plain.psnr_y_db,
+    psnr_jnd: ours.psnr_y_db,
+    spearman_jnd_qp_intra_median: rho,
+    meets: ours.bytes <= 0.75 * plain.bytes && (ours.rca!.regional.confident ?? 0) >= 0.99 && (ours.rca!.regional.all ?? 0) >= (plain.rca!.regional.all ?? 0) - 0.01,
+  };
+  rows.push(row);
+  console.error(`${name}: saving ${pct(row.saving, 1)}, conf regional RCA ${pct(row.jnd_regional_confident)}, all ${pct(row.jnd_regional_all)} (plain ${pct(row.plain_regional_all)}), rho ${row.spearman_jnd_qp_intra_median?.toFixed(2)}`);
+}
+rmSync(`${tmp}-plain.mp4`, { force: true });
+rmSync(`${tmp}-jnd.mp4`, { force: true });
+await models.release();
+
+/** Median over the first intra frames of Spearman(pooled JND per MB, read-back QP). */
+async function intraSpearman(clip: string): Promise<number | null> {
+  const analyser = new FrameAnalyser(models, view);
+  const pooled = new Map<number, Float32Array>();
+  const x264 = { ...DEFAULT_X264, keyint: 1 };
+  const out = `${tmp}-intra.mp4`;
+  try {
+    await encodeVideo({
+      input: clip, output: out, x264, maxFrames: 8,
+      offsets: jndOffsetProvider(analyser, x264, { ...DEFAULT_JND, ...jnd }, {
+        onMap: ({ index, grid, jnd: j }) => pooled.set(index, poolJndPerMacroblock(j.jnd, j.view, grid, pooling)),
+      }),
+    });
+  } finally {
+    analyser.close();
+  }
+  const rhos: number[] = [];
+  for await (const m of readQpMaps(out)) {
+    const r = spearman(Array.from(pooled.get(m.index)!), Array.from(m.qp));
+    if (r !== null) rhos.push(r);
+  }
+  rmSync(out, { force: true });
+  rhos.sort((a, b) => a - b);
+  return rhos.length ? rhos[Math.floor(rhos.length / 2)] : null;
+}
+
+const md = [
+  `# JND-guided encode vs plain x264, both at CRF 23 (preset medium)`,
+  '',
+  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}; RCA against the original, tau 0.5; models: ${models.dir}.`,
+  `Acceptance per clip: >= 25% smaller, confident regional RCA >= 99%, all-decision regional RCA no more than 1 point below plain x264's.`,
+  '',
+  '| clip | plain kbit/s | JND kbit/s | saving | regional RCA conf. (JND) | regional RCA all (JND / plain) | global RCA all (JND) | held-out regional all (JND / plain) | PSNR-Y JND / plain | Spearman JND~QP | meets |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r: any) =>
+    `| ${r.clip} | ${r.plain_kbps.toFixed(0)} | ${r.jnd_kbps.toFixed(0)} | ${pct(r.saving, 1)} | ${pct(r.jnd_regional_confident)} | ${pct(r.jnd_regional_all)} / ${pct(r.plain_regional_all)} | ${pct(r.jnd_global_all)} | ${pct(r.jnd_heldout_regional_all)} / ${pct(r.plain_heldout_regional_all)} | ${r.psnr_jnd.toFixed(2)} / ${r.psnr_plain.toFixed(2)} | ${r.spearman_jnd_qp_intra_median?.toFixed(2) ?? 'n/a'} | ${r.meets ? 'yes' : 'no'} |`,
+  ),
+  '',
+].join('\n');
+writeResult('jnd-vs-x264', { settings: { frames, gain, view, stride, pooling, crf: 23, preset: 'medium', tau: 0.5 }, rows }, md);
+console.log(md);
