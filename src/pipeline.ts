@@ -50,11 +50,24 @@ export const DEFAULT_JND: JndSettings = {
   sceneCutThreshold: 30,
 };
 
+export interface CustomOffsetMethod {
+  kind: 'custom';
+  /** Short name for reports. */
+  name: string;
+  /** Does the method need the JND generator (or only the classifiers, or nothing)? */
+  needs: 'generator' | 'classifiers' | 'nothing';
+  /** Called once per run with the run's analyser (undefined when needs is 'nothing'). */
+  provider: (analyser: FrameAnalyser | undefined, x264: X264Settings, jnd: JndSettings) => OffsetProvider;
+}
+
 export interface EncodeOptions {
   input: InputSpec | string;
   output: string;
-  /** Where the per-MB offsets come from: the DMV-JND (default) or a synthetic map. */
-  offsets?: 'jnd' | SyntheticOffsetSpec;
+  /**
+   * Where the per-MB offsets come from: the DMV-JND (default), a synthetic map, or any
+   * other method (benchmarks' baselines) built from the run's frame analyser.
+   */
+  offsets?: 'jnd' | SyntheticOffsetSpec | CustomOffsetMethod;
   x264?: Partial<X264Settings>;
   jnd?: Partial<JndSettings>;
   provider?: Provider;
@@ -103,7 +116,9 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   // Bad input or output paths fail in milliseconds, before the models load.
   checkOutputPath(opts.output);
   await preflightInput(opts.input);
-  const needModels = source === 'jnd' || opts.verify === true;
+  const custom = typeof source === 'object' && source.kind === 'custom' ? source : undefined;
+  const needGenerator = source === 'jnd' || custom?.needs === 'generator';
+  const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
   const models =
     opts.models ??
     (needModels
@@ -111,7 +126,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
           dir: opts.modelsDir,
           provider: opts.provider ?? 'auto',
           threads: opts.modelThreads,
-          generator: source === 'jnd',
+          generator: needGenerator,
           userClassifiers: opts.userClassifiers,
           onNote: opts.onNote,
         })
@@ -126,8 +141,11 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         onAnalysed: () => analysed++,
         onSceneCut: () => sceneCuts++,
       });
+    } else if (source.kind === 'custom') {
+      offsets = source.provider(analyser, x264, jnd);
     } else if (source.kind !== 'none') {
-      offsets = ({ grid }) => syntheticOffsetMap(source, grid);
+      const spec = source;
+      offsets = ({ grid }) => syntheticOffsetMap(spec, grid);
     }
     const result = await encodeVideo({
       input: opts.input,
@@ -176,7 +194,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       },
       peak_rss_mib: process.resourceUsage().maxRSS / 1024,
       settings: {
-        offsets: source === 'jnd' ? 'jnd' : source.kind,
+        offsets: source === 'jnd' ? 'jnd' : source.kind === 'custom' ? source.name : source.kind,
         x264,
         jnd,
         provider: models?.provider ?? 'none',
