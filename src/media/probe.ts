@@ -5,10 +5,9 @@
  */
 import '../util/polyfill.ts';
 import { statSync } from 'node:fs';
-import { AVERROR_EOF, AV_NOPTS_VALUE } from 'node-av/constants';
-import { Codec, FFmpegError, Packet } from 'node-av/lib';
-import { DmvjndError } from '../errors.ts';
-import { openInput, type InputSpec } from './source.ts';
+import { AV_NOPTS_VALUE } from 'node-av/constants';
+import { Codec } from 'node-av/lib';
+import { demuxPackets, openInput, type InputSpec } from './source.ts';
 
 export interface MediaInfo {
   path: string;
@@ -32,30 +31,18 @@ export async function probeMedia(spec: InputSpec | string): Promise<MediaInfo> {
   const input = await openInput(spec);
   try {
     const { video, audio, label } = input;
-    const fmt = input.demuxer.getFormatContext();
-    const packet = new Packet();
-    packet.alloc();
     let frames = 0;
     let minPts: bigint | undefined;
     let maxEnd: bigint | undefined;
-    try {
-      for (;;) {
-        const ret = await fmt.readFrame(packet);
-        if (ret === AVERROR_EOF) break;
-        if (ret < 0) throw new DmvjndError('probe', label, `reading packets failed (${FFmpegError.strerror(ret)})`);
-        if (packet.streamIndex === video.index) {
-          frames++;
-          const pts = packet.pts !== AV_NOPTS_VALUE ? packet.pts : packet.dts;
-          if (pts !== AV_NOPTS_VALUE) {
-            const end = pts + (packet.duration > 0n ? packet.duration : 0n);
-            if (minPts === undefined || pts < minPts) minPts = pts;
-            if (maxEnd === undefined || end > maxEnd) maxEnd = end;
-          }
-        }
-        packet.unref();
+    for await (const packet of demuxPackets(input, 'probe')) {
+      if (packet.streamIndex !== video.index) continue;
+      frames++;
+      const pts = packet.pts !== AV_NOPTS_VALUE ? packet.pts : packet.dts;
+      if (pts !== AV_NOPTS_VALUE) {
+        const end = pts + (packet.duration > 0n ? packet.duration : 0n);
+        if (minPts === undefined || pts < minPts) minPts = pts;
+        if (maxEnd === undefined || end > maxEnd) maxEnd = end;
       }
-    } finally {
-      packet.free();
     }
     const tb = video.timeBase;
     const fr = video.avgFrameRate.num > 0 ? video.avgFrameRate : video.rFrameRate;

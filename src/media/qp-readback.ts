@@ -6,11 +6,11 @@
  */
 import '../util/polyfill.ts';
 import { Decoder } from 'node-av/api';
-import { AVERROR_EOF, AV_FRAME_DATA_VIDEO_ENC_PARAMS, AV_PICTURE_TYPE_B, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_P } from 'node-av/constants';
-import { FFmpegError, Packet, type Frame } from 'node-av/lib';
+import { AV_FRAME_DATA_VIDEO_ENC_PARAMS, AV_PICTURE_TYPE_B, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_P } from 'node-av/constants';
+import type { Frame } from 'node-av/lib';
 import { DmvjndError, asDmvjndError, reasonOf } from '../errors.ts';
 import { macroblockGrid, MB_SIZE, type MacroblockGrid } from './mb-grid.ts';
-import { openInput } from './source.ts';
+import { demuxPackets, openInput } from './source.ts';
 
 export interface FrameQp {
   index: number;
@@ -65,9 +65,6 @@ export async function* readQpMaps(path: string): AsyncGenerator<FrameQp> {
   }
   const grid = macroblockGrid(video.codecpar.width, video.codecpar.height);
   const tb = video.timeBase;
-  const fmt = input.demuxer.getFormatContext();
-  const packet = new Packet();
-  packet.alloc();
   let index = 0;
   const toQp = (f: Frame): FrameQp => {
     const sd = f.getSideData(AV_FRAME_DATA_VIDEO_ENC_PARAMS);
@@ -85,21 +82,15 @@ export async function* readQpMaps(path: string): AsyncGenerator<FrameQp> {
     return { index: index++, time: (Number(pts) * tb.num) / tb.den, type: pictType(f.pictType), grid, qp, mean: sum / qp.length, min, max };
   };
   try {
-    for (;;) {
-      const ret = await fmt.readFrame(packet);
-      if (ret === AVERROR_EOF) break;
-      if (ret < 0) throw new DmvjndError('read back', label, `reading packets failed (${FFmpegError.strerror(ret)})`);
-      if (packet.streamIndex === video.index) {
-        packet.timeBase = video.timeBase;
-        for (const f of await decoder.decodeAll(packet)) {
-          try {
-            yield toQp(f);
-          } finally {
-            f.free();
-          }
+    for await (const packet of demuxPackets(input, 'read back')) {
+      if (packet.streamIndex !== video.index) continue;
+      for (const f of await decoder.decodeAll(packet)) {
+        try {
+          yield toQp(f);
+        } finally {
+          f.free();
         }
       }
-      packet.unref();
     }
     for (const f of await decoder.decodeAll(null)) {
       try {
@@ -111,7 +102,6 @@ export async function* readQpMaps(path: string): AsyncGenerator<FrameQp> {
   } catch (err) {
     throw asDmvjndError(err, 'read back', label);
   } finally {
-    packet.free();
     decoder.close();
     await input.close();
   }

@@ -21,7 +21,7 @@ import {
   AV_PIX_FMT_YUV420P,
 } from 'node-av/constants';
 import { FFmpegError, Log, Packet, type Frame, type Stream } from 'node-av/lib';
-import { DmvjndError, asDmvjndError, reasonOf } from '../errors.ts';
+import { DmvjndError, asDmvjndError, reasonOf, type Stage } from '../errors.ts';
 
 let logLevelSet = false;
 /** FFmpeg's own log lines would break our one-sentence errors and progress output. */
@@ -108,6 +108,37 @@ export interface DecodedFrame {
   interlaced: boolean;
 }
 
+/**
+ * Every packet of an opened input, in file order, with its stream's time base set
+ * (the muxer's interleaving queue needs it). A read error other than end of file is
+ * an error naming `stage`, never a silent early end. The packet is reused: do not keep it.
+ */
+export async function* demuxPackets(input: OpenedInput, stage: Stage): AsyncGenerator<Packet> {
+  const fmt = input.demuxer.getFormatContext();
+  const packet = new Packet();
+  packet.alloc();
+  let count = 0;
+  try {
+    for (;;) {
+      const ret = await fmt.readFrame(packet);
+      if (ret === AVERROR_EOF) return;
+      if (ret < 0) {
+        throw new DmvjndError(stage, input.label, `reading packet ${count} failed (${FFmpegError.strerror(ret)}; truncated or corrupt file?)`);
+      }
+      const stream = input.demuxer.streams[packet.streamIndex];
+      if (stream) packet.timeBase = stream.timeBase;
+      count++;
+      try {
+        yield packet;
+      } finally {
+        packet.unref();
+      }
+    }
+  } finally {
+    packet.free();
+  }
+}
+
 /** The filter that makes any decoded frame libx264-ready. */
 export function normaliseFilter(width: number, height: number): string {
   const parts: string[] = [];
@@ -130,9 +161,6 @@ export async function* decodeVideo(input: OpenedInput, opts: DecodeOptions = {})
     throw new DmvjndError('decode', label, `no decoder for this video stream (${reasonOf(err)})`, { cause: err });
   }
   const filter = FilterAPI.create(normaliseFilter(video.codecpar.width, video.codecpar.height));
-  const fmt = input.demuxer.getFormatContext();
-  const packet = new Packet();
-  packet.alloc();
   let index = 0;
   const emit = function* (frames: Frame[], interlaced: boolean): Generator<DecodedFrame> {
     for (const f of frames) {
@@ -161,31 +189,19 @@ export async function* decodeVideo(input: OpenedInput, opts: DecodeOptions = {})
     return { out, interlaced };
   };
   try {
-    for (;;) {
+    for await (const packet of demuxPackets(input, 'decode')) {
       if (opts.signal?.aborted) throw new DmvjndError('decode', label, 'interrupted');
-      const ret = await fmt.readFrame(packet);
-      if (ret === AVERROR_EOF) break;
-      if (ret < 0) {
-        throw new DmvjndError('decode', label, `reading packet failed after ${index} frames (${FFmpegError.strerror(ret)}; truncated or corrupt file?)`);
-      }
-      try {
-        // The muxer's interleaving queue needs each packet's time base.
-        const stream = input.demuxer.streams[packet.streamIndex];
-        if (stream) packet.timeBase = stream.timeBase;
-        if (packet.streamIndex === video.index) {
-          let frames: Frame[];
-          try {
-            frames = await decoder.decodeAll(packet);
-          } catch (err) {
-            throw new DmvjndError('decode', label, `corrupt video data after ${index} frames (${reasonOf(err)})`, { cause: err });
-          }
-          const { out, interlaced } = await filterFrames(frames);
-          yield* emit(out, interlaced);
-        } else if (opts.onOtherPacket) {
-          await opts.onOtherPacket(packet);
+      if (packet.streamIndex === video.index) {
+        let frames: Frame[];
+        try {
+          frames = await decoder.decodeAll(packet);
+        } catch (err) {
+          throw new DmvjndError('decode', label, `corrupt video data after ${index} frames (${reasonOf(err)})`, { cause: err });
         }
-      } finally {
-        packet.unref();
+        const { out, interlaced } = await filterFrames(frames);
+        yield* emit(out, interlaced);
+      } else if (opts.onOtherPacket) {
+        await opts.onOtherPacket(packet);
       }
     }
     let tail: Frame[];
@@ -201,7 +217,6 @@ export async function* decodeVideo(input: OpenedInput, opts: DecodeOptions = {})
   } catch (err) {
     throw asDmvjndError(err, 'decode', label);
   } finally {
-    packet.free();
     filter.close();
     decoder.close();
   }
