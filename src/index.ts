@@ -45,3 +45,5 @@ export { softmaxTop1, rcaCounts, type Decisions, type RcaCounts } from './metric
 export { spearman } from './metrics/spearman.ts';
 export { hvsJnd } from './offsets/hvs-jnd.ts';
 export { camRoiOffsets, shuffledOffsets } from './offsets/controls.ts';
+export { runBench } from './bench/run-bench.ts';
+export { searchTarget } from './bench/search.ts';

@@ -99,6 +99,28 @@ export class FrameAnalyser {
   async jnd(frame: Frame): Promise<FrameJnd> {
     const generator = this.models.generator;
     if (!generator) throw new Error('FrameAnalyser.jnd needs a model set loaded with the generator');
+    const { view, rgb, x, mergedCam } = await this.camInputs(frame);
+    const n = view.width * view.height;
+    const dims = [1, 3, view.height, view.width];
+    const g = await runSession(generator, { x: { data: x, dims }, cam: { data: mergedCam, dims: [1, 1, view.height, view.width] } }, ['e']);
+    const e = g.e.data;
+    const jnd = new Float32Array(n);
+    // e is in normalised units (x = pixel/127.5 - 1): |e| * 127.5 is in 0-255 pixel units.
+    const k = 127.5 / 3;
+    for (let i = 0; i < n; i++) jnd[i] = (Math.abs(e[i]) + Math.abs(e[n + i]) + Math.abs(e[2 * n + i])) * k;
+    return { view, rgb, mergedCam, jnd };
+  }
+
+  /**
+   * The merged CAM of a frame alone (mean of the four JND classifiers' CAMs, in [0, 1], at
+   * view resolution), without the generator: for the CAM-saliency (ROI) baseline.
+   */
+  async mergedCam(frame: Frame): Promise<{ view: ViewSize; rgb: Uint8Array; mergedCam: Float32Array }> {
+    const { view, rgb, mergedCam } = await this.camInputs(frame);
+    return { view, rgb, mergedCam };
+  }
+
+  private async camInputs(frame: Frame): Promise<{ view: ViewSize; rgb: Uint8Array; x: Float32Array; mergedCam: Float32Array }> {
     const { view } = this.viewFor(frame.width, frame.height);
     const n = view.width * view.height;
     const rgb = await this.scaler.rgb(frame, view);
@@ -110,13 +132,7 @@ export class FrameAnalyser {
       const cam = r.cam.data;
       for (let i = 0; i < n; i++) mergedCam[i] += cam[i] / this.models.jnd.length;
     }
-    const g = await runSession(generator, { x: { data: x, dims }, cam: { data: mergedCam, dims: [1, 1, view.height, view.width] } }, ['e']);
-    const e = g.e.data;
-    const jnd = new Float32Array(n);
-    // e is in normalised units (x = pixel/127.5 - 1): |e| * 127.5 is in 0-255 pixel units.
-    const k = 127.5 / 3;
-    for (let i = 0; i < n; i++) jnd[i] = (Math.abs(e[i]) + Math.abs(e[n + i]) + Math.abs(e[2 * n + i])) * k;
-    return { view, rgb, mergedCam, jnd };
+    return { view, rgb, x, mergedCam };
   }
 
   /** Packed RGB of the frame's machine view. */

@@ -4,10 +4,12 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { benchCommand } from './commands/bench.ts';
 import { encodeCommand } from './commands/encode.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { jndCommand } from './commands/jnd.ts';
 import { sampleCommand } from './commands/sample.ts';
+import { searchCommand } from './commands/search.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { fail } from './shared.ts';
 
@@ -24,7 +26,9 @@ await yargs(hideBin(process.argv))
   .command(jndCommand as never)
   .command(inspectCommand as never)
   .command(sampleCommand as never)
-  .demandCommand(1, 'Name a command: encode, verify, jnd, inspect or sample (see --help).')
+  .command(benchCommand as never)
+  .command(searchCommand as never)
+  .demandCommand(1, 'Name a command: encode, verify, jnd, inspect, sample, bench or search (see --help).')
   .strict()
   .recommendCommands()
   .fail((msg, err, y) => {

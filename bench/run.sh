@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Reproduces the committed bitrate-versus-RCA benchmark (issue 5) over every dev clip in
+# $DMVJND_DATA/videos (default ../shared/data/videos) into bench/results/rate-rca/:
+# bench.json (all raw points, BD-rates, knees), points.csv, summary.md, plots/*.svg|png.
+#
+#   bench/run.sh [extra dmvjnd bench options, e.g. --provider cuda --models dir]
+#
+# Resumable: every finished clip x method x CRF point is kept in a cache JSON outside the
+# repository ($DMVJND_BENCH_CACHE, default ~/.cache/dmvjnd/bench-cache.json) and skipped
+# on the next run when clip file, method, CRF, frames, settings and model files are the
+# same. DMVJND_BENCH_FRESH=1 deletes the cache first.
+#
+# Knobs (environment): DMVJND_BENCH_FRAMES (first N frames per clip, default 90),
+# DMVJND_BENCH_CRFS (default 18,23,28,33,36,39,42,45,48,51: dense where the curves bend,
+# NOTES.md), DMVJND_BENCH_METHODS (default: all baselines and dmv-jnd at gains 0.5, 1, 2),
+# DMVJND_BENCH_CLIPS (a grep -E pattern on file names), DMVJND_BENCH_OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA="${DMVJND_DATA:-../shared/data}"
+VIDEOS="$DATA/videos"
+if [ ! -d "$VIDEOS" ]; then
+  echo "bench/run.sh: dev clips not found at $VIDEOS (set DMVJND_DATA)" >&2
+  exit 1
+fi
+OUT="${DMVJND_BENCH_OUT:-bench/results/rate-rca}"
+CACHE="${DMVJND_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dmvjnd/bench-cache.json}"
+FRAMES="${DMVJND_BENCH_FRAMES:-90}"
+CRFS="${DMVJND_BENCH_CRFS:-18,23,28,33,36,39,42,45,48,51}"
+METHODS="${DMVJND_BENCH_METHODS:-x264,x264-noaq,cam-roi,hvs-jnd,random,dmv-jnd@0.5,dmv-jnd@1,dmv-jnd@2}"
+PATTERN="${DMVJND_BENCH_CLIPS:-.}"
+
+mapfile -t CLIPS < <(find "$VIDEOS" -maxdepth 1 -type f \( -name '*.mp4' -o -name '*.mkv' \) | sort | grep -E -- "$PATTERN" || true)
+if [ "${#CLIPS[@]}" -eq 0 ]; then
+  echo "bench/run.sh: no clips in $VIDEOS match '$PATTERN'" >&2
+  exit 1
+fi
+if [ "${DMVJND_BENCH_FRESH:-0}" = 1 ]; then rm -f "$CACHE"; fi
+mkdir -p "$(dirname "$CACHE")" "$OUT"
+
+echo "bench/run.sh: ${#CLIPS[@]} clips, first $FRAMES frames, CRF $CRFS, methods $METHODS -> $OUT (cache $CACHE)" >&2
+exec node bin/dmvjnd.js bench "${CLIPS[@]}" \
+  --crf "$CRFS" --methods "$METHODS" --frames "$FRAMES" --out "$OUT" --cache "$CACHE" "$@"
