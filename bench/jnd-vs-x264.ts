@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { FrameAnalyser } from '../src/analysis/analyser.ts';
+import { ReferenceDecisionCache } from '../src/analysis/verify.ts';
 import { loadModels } from '../src/inference/models.ts';
 import { poolJndPerMacroblock } from '../src/jnd/qp-mapping.ts';
 import { encodeVideo } from '../src/media/encode.ts';
@@ -33,10 +34,11 @@ const models = await loadModels({ provider: 'auto', generator: true, onNote: (l)
 const tmp = join(tmpdir(), `dmvjnd-bench-${process.pid}`);
 const rows: Array<Record<string, unknown>> = [];
 const jnd = { view, jndGain: gain, analysisStride: stride, pooling };
+const referenceCache = new ReferenceDecisionCache();
 
 for (const clip of clips) {
   const name = basename(clip);
-  const common = { input: clip, models, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 } } };
+  const common = { input: clip, models, referenceCache, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 } } };
   const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
   const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd' });
   const rho = await intraSpearman(clip);

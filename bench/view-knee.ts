@@ -11,6 +11,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { ReferenceDecisionCache } from '../src/analysis/verify.ts';
 import { loadModels } from '../src/inference/models.ts';
 import { encode } from '../src/pipeline.ts';
 import { devClips, flag, pct, writeResult } from './common.ts';
@@ -23,11 +24,12 @@ const only = flag(args, 'clips', 'traffic_toronto,nature_hikers,indoor_people_ev
 const clips = devClips().filter((c) => only.split(',').some((o) => basename(c).startsWith(o)));
 const models = await loadModels({ provider: 'auto', generator: false, onNote: (l) => console.error(l) });
 const out = join(tmpdir(), `dmvjnd-view-knee-${process.pid}.mp4`);
+const referenceCache = new ReferenceDecisionCache();
 const points: Array<{ clip: string; view: number; crf: number; kbps: number; regional_confident: number | null; regional_all: number | null; global_all: number | null; confident_decisions: number; mean_top1_conf?: number }> = [];
 for (const clip of clips) {
   for (const view of views) {
     for (const crf of crfs) {
-      const r = await encode({ input: clip, output: out, models, offsets: { kind: 'none' }, verify: true, maxFrames: frames, jnd: { view }, x264: { rateControl: { mode: 'crf', crf } } });
+      const r = await encode({ input: clip, output: out, models, referenceCache, offsets: { kind: 'none' }, verify: true, maxFrames: frames, jnd: { view }, x264: { rateControl: { mode: 'crf', crf } } });
       points.push({ clip: basename(clip), view, crf, kbps: r.bitrate_kbps, regional_confident: r.rca!.regional.confident, regional_all: r.rca!.regional.all, global_all: r.rca!.global.all, confident_decisions: r.rca!.regional.decisions.confident });
       console.error(`${basename(clip)} view ${view} crf ${crf}: conf ${pct(r.rca!.regional.confident)} all ${pct(r.rca!.regional.all)}`);
     }

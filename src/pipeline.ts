@@ -14,7 +14,7 @@
  * Memory is bounded: frames stream through; only the last offset map is kept.
  */
 import { FrameAnalyser, type FrameJnd } from './analysis/analyser.ts';
-import { verifyVideos, type VerifyReport } from './analysis/verify.ts';
+import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
 import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
@@ -82,6 +82,8 @@ export interface EncodeOptions {
   onNote?: (line: string) => void;
   /** Encode (and verify) only the first N frames. */
   maxFrames?: number;
+  /** Share the reference's decisions between runs on the same input (benchmarks). */
+  referenceCache?: ReferenceDecisionCache;
   /** Reuse already loaded models (benchmarks); otherwise loaded and released here. */
   models?: ModelSet;
 }
@@ -165,6 +167,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         view: jnd.view,
         tau,
         maxFrames: opts.maxFrames,
+        referenceCache: opts.referenceCache,
         onProgress: (f) => opts.onProgress?.('verify', f, result.frames),
       });
     }

@@ -54,6 +54,23 @@ export interface VerifyOptions {
   onProgress?: (frames: number, total: number | undefined) => void;
   /** Compare only the first N frames of the reference (when the encode was cut to N). */
   maxFrames?: number;
+  /**
+   * Reuse the reference's decisions across verifications of the same reference (a
+   * benchmark verifies many encodes of one clip): halves the classifier work.
+   */
+  referenceCache?: ReferenceDecisionCache;
+}
+
+/** Reference decisions per (reference, view, models) and frame index. */
+export class ReferenceDecisionCache {
+  private readonly entries = new Map<string, ClassifierDecisions[][]>();
+
+  frames(reference: string, view: number, models: ModelSet): ClassifierDecisions[][] {
+    const key = `${reference}\u0000${view}\u0000${models.dir}\u0000${models.user.map((m) => m.loaded.path).join(',')}`;
+    let list = this.entries.get(key);
+    if (!list) this.entries.set(key, (list = []));
+    return list;
+  }
 }
 
 type Kind = 'global' | 'regional';
@@ -74,6 +91,7 @@ export async function verifyVideos(opts: VerifyOptions): Promise<VerifyReport> {
   let firstTime: number | undefined;
   let encFirstTime: number | undefined;
   let endTime = 0;
+  const refCache = opts.referenceCache?.frames(ref.label, opts.view, opts.models);
   const refFrames = decodeVideo(ref);
   const encFrames = decodeVideo(enc);
   const refTb = ref.video.timeBase;
@@ -118,7 +136,10 @@ export async function verifyVideos(opts: VerifyOptions): Promise<VerifyReport> {
         const e = lumaSquaredError(a.value.frame, b.value.frame);
         sse += e.sse;
         count += e.count;
-        const [da, db] = [await analyser.decisions(a.value.frame), await analyser.decisions(b.value.frame)];
+        const cached = refCache?.[frames];
+        const da = cached ?? (await analyser.decisions(a.value.frame));
+        if (refCache && !cached) refCache[frames] = da;
+        const db = await analyser.decisions(b.value.frame);
         accumulate(tally, da, db, opts.tau);
         const v = analyser.viewFor(a.value.frame.width, a.value.frame.height);
         view = v.view;

@@ -18,6 +18,7 @@
  * Every sample result is cached on disk (one JSON per segment x method x CRF x settings)
  * under os.tmpdir()/dmvjnd-search-cache, keyed by the clip's path, size and mtime.
  */
+import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,8 @@ export interface SearchOptions {
 }
 
 export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent) => void = () => {}): Promise<SearchResult> {
+  // Each clip's reference decisions are computed once and shared by all its points.
+  const referenceCache = new ReferenceDecisionCache();
   const kind = opts.kind ?? 'regional-confident';
   if (!SEARCH_KINDS.includes(kind)) throw new DmvjndError('arguments', undefined, `expected --kind among ${SEARCH_KINDS.join(', ')} but received "${kind}"`);
   if (!(opts.minRca > 0 && opts.minRca <= 1)) throw new DmvjndError('arguments', undefined, `expected --min-rca in (0, 1] but received ${opts.minRca}`);
@@ -177,6 +180,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
             models: opts.models,
             verify: true,
             tau,
+            referenceCache,
             onProgress: (stage, frames, total) => onEvent({ type: 'progress', stage, frames, total }),
           });
           entry = { point: pointFromReport(report, { clip: label, method, crf, reference: false }), duration: report.duration };
