@@ -30,7 +30,7 @@ import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
 import { checkOutputPath } from '../util/atomic-output.ts';
 import { DEFAULT_JND, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod, type BenchMethod } from './methods.ts';
-import { clipIdentity, modelsFingerprint, pointFromReport, pointKey, type BenchPoint } from './run-bench.ts';
+import { clipIdentity, modelsFingerprint, pointFromReport, pointKey, rcaOf, type BenchPoint, type RcaKind } from './run-bench.ts';
 
 export const SEARCH_KINDS = ['regional-confident', 'regional-all', 'global-confident'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number];
@@ -333,14 +333,7 @@ export function escapeGraph(args: string): string {
 }
 
 function rcaOfKind(p: BenchPoint, kind: SearchKind): number | null {
-  switch (kind) {
-    case 'regional-confident':
-      return p.rca.regional.confident;
-    case 'regional-all':
-      return p.rca.regional.all;
-    case 'global-confident':
-      return p.rca.global.confident;
-  }
+  return rcaOf(p, kind.replace('-', '_') as RcaKind);
 }
 
 interface CacheEntry {

@@ -5,7 +5,7 @@
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
 import { DmvjndError, reasonOf } from '../errors.ts';
-import { DEFAULT_MODELS_DIR, type UserClassifierSpec } from '../inference/models.ts';
+import { DEFAULT_MODELS_DIR, loadModels, type ModelSet, type UserClassifierSpec } from '../inference/models.ts';
 import { PROVIDERS, type Provider } from '../inference/onnx.ts';
 import type { JndPooling } from '../jnd/qp-mapping.ts';
 import { sampleClip } from '../media/sample-clip.ts';
@@ -123,6 +123,18 @@ export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: stri
     maxOffset: range[1],
     analysisStride: a['analysis-stride'],
   };
+}
+
+/** Load the model set the Models: options describe (once per command run). */
+export function loadModelsFromArgs(a: Record<string, unknown>, opts: { generator: boolean }): Promise<ModelSet> {
+  return loadModels({
+    dir: String(a.models),
+    provider: providerArg(String(a.provider)),
+    threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
+    generator: opts.generator,
+    userClassifiers: userClassifiersFromArgs(a as never),
+    onNote: note,
+  });
 }
 
 export function providerArg(p: string): Provider {

@@ -3,10 +3,9 @@ import type { Argv } from 'yargs';
 import { DEFAULT_METHODS, parseMethods } from '../../bench/methods.ts';
 import { DEFAULT_CRFS, REFERENCE_CRF, runBench, type BenchEvent } from '../../bench/run-bench.ts';
 import { DmvjndError } from '../../errors.ts';
-import { loadModels } from '../../inference/models.ts';
 import { X264_PRESETS, type X264Settings } from '../../media/x264-settings.ts';
 import { progressLine, type ProgressLine } from '../progress.ts';
-import { fail, inputFromArg, jndFromArgs, jndOptions, modelOptions, note, providerArg, userClassifiersFromArgs } from '../shared.ts';
+import { fail, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions } from '../shared.ts';
 
 /** x264 options shared by bench and search (the rate control is what they vary). */
 export function x264GridOptions<T>(y: Argv<T>) {
@@ -61,14 +60,7 @@ export const benchCommand = {
       const crfs = numberList(String(a.crf), '--crf');
       const clips = (a.clips as string[]).map((c) => inputFromArg(c));
       const needGenerator = methods.some((m) => m.needs === 'generator');
-      const models = await loadModels({
-        dir: String(a.models),
-        provider: providerArg(String(a.provider)),
-        threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
-        generator: needGenerator,
-        userClassifiers: userClassifiersFromArgs(a as never),
-        onNote: note,
-      });
+      const models = await loadModelsFromArgs(a, { generator: needGenerator });
       const out = resolve(String(a.out));
       let bar: ProgressLine | undefined;
       let barKey = '';

@@ -3,13 +3,12 @@ import type { Argv } from 'yargs';
 import { FrameAnalyser } from '../../analysis/analyser.ts';
 import { FrameRgbScaler } from '../../analysis/machine-view.ts';
 import { DmvjndError } from '../../errors.ts';
-import { loadModels } from '../../inference/models.ts';
 import { qpOffsetsFromJnd } from '../../jnd/qp-mapping.ts';
 import { macroblockGrid } from '../../media/mb-grid.ts';
 import { decodeVideo, openInput } from '../../media/source.ts';
 import { beginAtomicOutput } from '../../util/atomic-output.ts';
 import { renderJndFigure } from '../../visual/jnd-figure.ts';
-import { fail, fmt, inputFromArg, jndFromArgs, jndOptions, modelOptions, note, print, providerArg } from '../shared.ts';
+import { fail, fmt, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions, print } from '../shared.ts';
 
 export const jndCommand = {
   command: 'jnd [input]',
@@ -24,7 +23,7 @@ export const jndCommand = {
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
       const jnd = jndFromArgs(a as never);
-      const models = await loadModels({ dir: String(a.models), provider: providerArg(String(a.provider)), generator: true, onNote: note });
+      const models = await loadModelsFromArgs(a, { generator: true });
       const analyser = new FrameAnalyser(models, jnd.view!);
       const scaler = new FrameRgbScaler();
       const input = await openInput(inputFromArg(a.input as string | undefined));

@@ -1,9 +1,8 @@
 import type { Argv } from 'yargs';
 import { DEFAULT_SEARCH_CACHE, SEARCH_KINDS, searchTarget, type SearchEvent, type SearchKind } from '../../bench/search.ts';
 import { DmvjndError } from '../../errors.ts';
-import { loadModels } from '../../inference/models.ts';
 import { progressLine, type ProgressLine } from '../progress.ts';
-import { defaultOutputFor, fail, inputFromArg, jndFromArgs, jndOptions, modelOptions, note, print, providerArg } from '../shared.ts';
+import { defaultOutputFor, fail, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions, print } from '../shared.ts';
 import { describeReport } from './encode.ts';
 import { numberList, x264GridFromArgs, x264GridOptions } from './bench.ts';
 
@@ -34,13 +33,7 @@ export const searchCommand = {
       const input = inputFromArg(a.input as string);
       const output = a.encode ? ((a.output as string | undefined) ?? defaultOutputFor(a.input as string)) : undefined;
       if (a.output !== undefined && !a.encode) throw new DmvjndError('arguments', undefined, '-o/--output needs --encode');
-      const models = await loadModels({
-        dir: String(a.models),
-        provider: providerArg(String(a.provider)),
-        threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
-        generator: true,
-        onNote: note,
-      });
+      const models = await loadModelsFromArgs(a, { generator: true });
       let bar: ProgressLine | undefined;
       let label = '';
       const tty = Boolean(process.stderr.isTTY);

@@ -1,8 +1,7 @@
 import type { Argv } from 'yargs';
 import { verifyVideos } from '../../analysis/verify.ts';
-import { loadModels } from '../../inference/models.ts';
 import { progressLine } from '../progress.ts';
-import { fail, fmt, modelOptions, note, pct, print, providerArg, userClassifiersFromArgs } from '../shared.ts';
+import { fail, fmt, loadModelsFromArgs, modelOptions, pct, print } from '../shared.ts';
 
 export const verifyCommand = {
   command: 'verify <reference> <encoded>',
@@ -15,14 +14,7 @@ export const verifyCommand = {
       .example('$0 verify a.mp4 b.mp4 --classifier resnet50.onnx --json', 'Add your own ImageNet classifier (ImageNet normalisation, 224 px)'),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
-      const models = await loadModels({
-        dir: String(a.models),
-        provider: providerArg(String(a.provider)),
-        threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
-        generator: false,
-        userClassifiers: userClassifiersFromArgs(a as never),
-        onNote: note,
-      });
+      const models = await loadModelsFromArgs(a, { generator: false });
       const progress = progressLine('verify');
       try {
         const r = await verifyVideos({
