@@ -4,9 +4,9 @@
  * original: size saving, confident and all-decision regional RCA, global and held-out
  * RCA, PSNR-Y, and Spearman(JND, QP) on intra frames.
  *
- *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 1] [--view 128] [--stride 1] [--clips a,b]
+ *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.25] [--view 128] [--stride 1] [--clips a,b] [--name jnd-vs-x264]
  *
- * Writes bench/results/jnd-vs-x264.{json,md}.
+ * Writes bench/results/<name>.{json,md} (default name jnd-vs-x264).
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,7 @@ const view = Number(flag(args, 'view', String(DEFAULT_JND.view)));
 const stride = Number(flag(args, 'stride', '1'));
 const pooling = flag(args, 'pooling', 'mean') as 'mean';
 const only = flag(args, 'clips', '');
+const outName = flag(args, 'name', 'jnd-vs-x264');
 const clips = devClips().filter((c) => !only || only.split(',').some((o) => basename(c).startsWith(o)));
 const models = await loadModels({ provider: 'auto', generator: true, onNote: (l) => console.error(l) });
 const tmp = join(tmpdir(), `dmvjnd-bench-${process.pid}`);
@@ -108,5 +109,5 @@ const md = [
   ),
   '',
 ].join('\n');
-writeResult('jnd-vs-x264', { settings: { frames, gain, view, stride, pooling, crf: 23, preset: 'medium', tau: 0.5 }, rows }, md);
+writeResult(outName, { settings: { frames, gain, view, stride, pooling, crf: 23, preset: 'medium', tau: 0.5 }, rows }, md);
 console.log(md);

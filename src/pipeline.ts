@@ -13,7 +13,7 @@
  *
  * Memory is bounded: frames stream through; only the last offset map is kept.
  */
-import { FrameAnalyser, type FrameJnd } from './analysis/analyser.ts';
+import { FrameAnalyser, type AnalysisMemo, type FrameJnd } from './analysis/analyser.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
 import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
@@ -87,6 +87,8 @@ export interface EncodeOptions {
   maxFrames?: number;
   /** Share the reference's decisions between runs on the same input (benchmarks). */
   referenceCache?: ReferenceDecisionCache;
+  /** Share the input's CAM/JND analysis between runs on the same frames (benchmarks: one analysis per clip, not per CRF). */
+  analysisMemo?: AnalysisMemo;
   /** Reuse already loaded models (benchmarks); otherwise loaded and released here. */
   models?: ModelSet;
 }
@@ -136,7 +138,9 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
           onNote: opts.onNote,
         })
       : undefined);
-  const analyser = models ? new FrameAnalyser(models, jnd.view) : undefined;
+  const inputLabel = typeof opts.input === 'string' ? opts.input : JSON.stringify(opts.input);
+  const memo = models ? opts.analysisMemo?.scope(inputLabel, jnd.view, models) : undefined;
+  const analyser = models ? new FrameAnalyser(models, jnd.view, memo) : undefined;
   let analysed = 0;
   let sceneCuts = 0;
   try {

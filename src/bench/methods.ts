@@ -34,7 +34,7 @@ export type MethodFamily = (typeof METHOD_FAMILIES)[number];
 /** The BD-rate anchor: every method is compared against it. */
 export const ANCHOR_METHOD = 'x264';
 
-export const DEFAULT_METHODS = ['x264', 'x264-noaq', 'cam-roi', 'hvs-jnd', 'random', 'dmv-jnd@0.5', 'dmv-jnd@1', 'dmv-jnd@2'];
+export const DEFAULT_METHODS = ['x264', 'x264-noaq', 'cam-roi', 'hvs-jnd', 'random', 'dmv-jnd@0.15', 'dmv-jnd@0.25', 'dmv-jnd@0.5'];
 
 /** Default CAM-ROI strength: QP difference between a macroblock with CAM 0 and one with CAM 1. */
 export const DEFAULT_CAM_ROI_STRENGTH = 6;

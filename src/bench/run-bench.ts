@@ -14,6 +14,7 @@
  * Results can be cached in a JSON file (one entry per point, keyed by clip identity,
  * method, CRF and every setting), so an interrupted run resumes where it stopped.
  */
+import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -168,6 +169,8 @@ export interface BenchOptions {
 export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => void = () => {}): Promise<BenchResult> {
   // Each clip's reference decisions are computed once and shared by all its points.
   const referenceCache = new ReferenceDecisionCache();
+  // ... and its CAM/JND analysis once, shared by all methods and CRFs that need it.
+  const analysisMemo = new AnalysisMemo();
   const methods = opts.methods.map((m) => (typeof m === 'string' ? parseMethod(m) : m));
   const crfs = [...(opts.crfs ?? DEFAULT_CRFS)];
   checkCrfs(crfs);
@@ -235,6 +238,7 @@ export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => v
             tau,
             maxFrames: opts.frames,
             referenceCache,
+            analysisMemo,
             onProgress: (stage, frames, total) =>
               onEvent({ type: 'progress', clip: job.clip.name, method: job.method.name, crf: job.crf, stage, frames, total, done, points: jobs.length }),
           });

@@ -130,7 +130,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= 51 && lo <= hi)) {
     throw new DmvjndError('arguments', undefined, `expected --crf-range as two integers 1 <= lo <= hi <= 51 but received ${lo},${hi}`);
   }
-  const gains = opts.gains ?? [0.5, 1, 2];
+  const gains = opts.gains ?? [0.15, 0.25, 0.5];
   if (gains.length === 0 || gains.some((g) => !(Number.isFinite(g) && g >= 0))) {
     throw new DmvjndError('arguments', undefined, `expected --gains as non-negative numbers but received ${gains.join(',')}`);
   }

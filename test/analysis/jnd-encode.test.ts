@@ -2,11 +2,12 @@ import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { FrameAnalyser } from '../../src/analysis/analyser.ts';
+import { AnalysisMemo, FrameAnalyser, type FrameJnd } from '../../src/analysis/analyser.ts';
 import { verifyVideos } from '../../src/analysis/verify.ts';
 import { JND_CLASSIFIERS, loadModels, type ModelSet } from '../../src/inference/models.ts';
 import { poolJndPerMacroblock } from '../../src/jnd/qp-mapping.ts';
 import { encodeVideo } from '../../src/media/encode.ts';
+import { decodeVideo, openInput } from '../../src/media/source.ts';
 import { readAllQpMaps } from '../../src/media/qp-readback.ts';
 import { sampleClip } from '../../src/media/sample-clip.ts';
 import { spearman } from '../../src/metrics/spearman.ts';
@@ -93,6 +94,35 @@ describe('JND-guided encode (needs the ONNX models)', function () {
     const r = await runCli(['verify', reference, short, '--models', MODELS_DIR, '--provider', 'cpu']);
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.match(/^dmvjnd: Verify failed for .*: frame counts differ/);
+  });
+
+  it('an AnalysisMemo gives the same JND as a fresh analysis, once per frame, and forgets a clip when the input changes', async () => {
+    const jndOf = async (analyser: FrameAnalyser): Promise<FrameJnd[]> => {
+      const input = await openInput(reference);
+      const out: FrameJnd[] = [];
+      try {
+        for await (const { frame } of decodeVideo(input)) {
+          out.push(await analyser.jnd(frame));
+          frame.free();
+        }
+      } finally {
+        await input.close();
+        analyser.close();
+      }
+      return out;
+    };
+    const fresh = await jndOf(new FrameAnalyser(models, 64));
+    const memo = new AnalysisMemo();
+    const first = await jndOf(new FrameAnalyser(models, 64, memo.scope(reference, 64, models)));
+    const second = await jndOf(new FrameAnalyser(models, 64, memo.scope(reference, 64, models)));
+    expect(first.length).to.equal(fresh.length).and.to.be.greaterThan(1);
+    for (let i = 0; i < fresh.length; i++) {
+      expect(Array.from(first[i].jnd)).to.deep.equal(Array.from(fresh[i].jnd));
+      expect(second[i], `frame ${i} analysed twice`).to.equal(first[i]);
+    }
+    expect(memo.scope(reference, 64, models).size).to.equal(fresh.length);
+    expect(memo.scope('another.mp4', 64, models).size).to.equal(0);
+    expect(memo.scope(reference, 64, models).size).to.equal(0);
   });
 
   it('jnd draws frame, CAM, JND and QP offsets side by side as a PNG', async () => {

@@ -43,7 +43,7 @@ describe('bench methods: names', () => {
     expect(by['x264-noaq'].offsets).to.deep.equal({ kind: 'uniform', delta: 0 });
     expect(by['dmv-jnd@0.5'].offsets).to.equal('jnd');
     expect(by['dmv-jnd@0.5'].jnd).to.deep.equal({ jndGain: 0.5 });
-    expect(by['dmv-jnd@2'].jnd).to.deep.equal({ jndGain: 2 });
+    expect(by['dmv-jnd@0.15'].jnd).to.deep.equal({ jndGain: 0.15 });
     expect((by['cam-roi'].offsets as CustomOffsetMethod).name).to.equal('cam-roi');
     expect(by['cam-roi'].needs).to.equal('classifiers');
     expect(by['hvs-jnd'].needs).to.equal('nothing');

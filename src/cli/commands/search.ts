@@ -16,7 +16,7 @@ export const searchCommand = {
       .option('kind', { type: 'string', default: 'regional-confident', choices: SEARCH_KINDS as unknown as string[], describe: 'Which RCA the target applies to' })
       .option('samples', { type: 'number', default: 4, describe: 'Number of sampled segments' })
       .option('sample-frames', { type: 'number', default: 24, describe: 'Frames per sampled segment' })
-      .option('gains', { type: 'string', default: '0.5,1,2', describe: 'JND gains to search (plain x264 is always searched for comparison)' })
+      .option('gains', { type: 'string', default: '0.15,0.25,0.5', describe: 'JND gains to search (plain x264 is always searched for comparison)' })
       .option('crf-range', { type: 'string', default: '12,51', describe: 'Lowest and highest CRF to consider' })
       .option('encode', { type: 'boolean', default: false, describe: 'Encode the whole clip with the winning setting' })
       .option('output', { alias: 'o', type: 'string', describe: 'Output MP4 for --encode [default: <input>.dmvjnd.mp4]' })
