@@ -56,21 +56,24 @@ interface CamInputs {
 /**
  * Memo of per-frame CAM and JND results shared by runs over the same input, view and
  * models (benchmarks: every method x CRF point of a clip analyses the same source frames,
- * so they are analysed once). Frames are keyed by their decoder timestamp; only the most
- * recent input is kept, which bounds memory to one clip's analysed frames.
+ * so they are analysed once). Frames are keyed by their decoder timestamp. Only the
+ * `inputs` most recently used inputs are kept (default 1; a search over N sampled
+ * segments keeps N), which bounds memory to that many clips' analysed frames.
  */
 export class AnalysisMemo {
-  private key: string | undefined;
-  private entries = new Map<string, { cam: CamInputs; jnd?: FrameJnd }>();
+  private readonly scopes = new Map<string, Map<string, { cam: CamInputs; jnd?: FrameJnd }>>();
 
-  /** The memo for one input; switching input drops the previous one's entries. */
+  constructor(private readonly inputs = 1) {}
+
+  /** The memo for one input (created on first use; least recently used inputs are dropped). */
   scope(input: string, view: number, models: ModelSet): Map<string, { cam: CamInputs; jnd?: FrameJnd }> {
     const key = `${input}\u0000${view}\u0000${models.dir}`;
-    if (key !== this.key) {
-      this.key = key;
-      this.entries = new Map();
-    }
-    return this.entries;
+    let entries = this.scopes.get(key);
+    if (entries) this.scopes.delete(key);
+    else entries = new Map();
+    this.scopes.set(key, entries);
+    while (this.scopes.size > this.inputs) this.scopes.delete(this.scopes.keys().next().value!);
+    return entries;
   }
 }
 

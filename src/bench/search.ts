@@ -18,6 +18,7 @@
  * Every sample result is cached on disk (one JSON per segment x method x CRF x settings)
  * under os.tmpdir()/dmvjnd-search-cache, keyed by the clip's path, size and mtime.
  */
+import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,6 +147,8 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   const segments = sampleSegments(info.frames, samples, sampleFrames);
   onEvent({ type: 'segments', samples: segments, clip_frames: info.frames });
   const segmentInputs = segments.map((s) => segmentInput(spec, s));
+  // Each segment's CAM/JND analysis is shared by every CRF and gain tried on it.
+  const analysisMemo = new AnalysisMemo(segments.length);
   const modelsId = modelsFingerprint(opts.models);
   const cacheDir = opts.cacheDir === undefined ? DEFAULT_SEARCH_CACHE : opts.cacheDir;
   const stats = { hits: 0, misses: 0 };
@@ -181,6 +184,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
             verify: true,
             tau,
             referenceCache,
+            analysisMemo,
             onProgress: (stage, frames, total) => onEvent({ type: 'progress', stage, frames, total }),
           });
           entry = { point: pointFromReport(report, { clip: label, method, crf, reference: false }), duration: report.duration };

@@ -24,7 +24,7 @@ export const encodeCommand = {
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
       .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
       .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'JND-guided encode at CRF 23, then check the classifiers still agree')
-      .example('$0 encode clip.mp4 --crf 28 --jnd-gain 0.5 --analysis-stride 4', 'Coarser base, gentler offsets, analyse every 4th frame')
+      .example('$0 encode clip.mp4 --jnd-gain 0.15 --analysis-stride 4', 'Finer JND steps (fewer bits saved, fewer decisions flip), analyse every 4th frame')
       .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
