@@ -70,7 +70,7 @@ export interface EncodeOptions {
    * Where the per-MB offsets come from: the DMV-JND (default), a synthetic map, or any
    * other method (benchmarks' baselines) built from the run's frame analyser.
    */
-  offsets?: 'jnd' | SyntheticOffsetSpec | CustomOffsetMethod;
+  offsets?: 'jnd' | 'jnd-centred' | SyntheticOffsetSpec | CustomOffsetMethod;
   x264?: Partial<X264Settings>;
   jnd?: Partial<JndSettings>;
   provider?: Provider;
@@ -124,7 +124,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   checkOutputPath(opts.output);
   await preflightInput(opts.input);
   const custom = typeof source === 'object' && source.kind === 'custom' ? source : undefined;
-  const needGenerator = source === 'jnd' || custom?.needs === 'generator';
+  const jndSource = source === 'jnd' || source === 'jnd-centred';
+  const needGenerator = jndSource || custom?.needs === 'generator';
   const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
   const models =
     opts.models ??
@@ -145,11 +146,14 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   let sceneCuts = 0;
   try {
     let offsets: OffsetProvider | undefined;
-    if (source === 'jnd') {
-      offsets = jndOffsetProvider(analyser!, x264, jnd, {
-        onAnalysed: () => analysed++,
-        onSceneCut: () => sceneCuts++,
-      });
+    if (jndSource) {
+      offsets = jndOffsetProvider(
+        analyser!,
+        x264,
+        jnd,
+        { onAnalysed: () => analysed++, onSceneCut: () => sceneCuts++ },
+        source === 'jnd-centred' ? 'centred' : 'absolute',
+      );
     } else if (source.kind === 'custom') {
       offsets = source.provider(analyser, x264, jnd);
     } else if (source.kind !== 'none') {
@@ -204,7 +208,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       },
       peak_rss_mib: process.resourceUsage().maxRSS / 1024,
       settings: {
-        offsets: source === 'jnd' ? 'jnd' : source.kind === 'custom' ? source.name : source.kind,
+        offsets: jndSource ? source : source.kind === 'custom' ? source.name : source.kind,
         x264,
         jnd,
         provider: models?.provider ?? 'none',
@@ -220,7 +224,13 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
 
 /**
  * Offsets from the DMV-JND, analysed every `analysisStride` frames and on scene cuts.
- * In bitrate mode there is no base QP; the offsets are then centred on their mean.
+ *
+ * placement 'absolute' (the paper's rule): each macroblock's target QP follows from its
+ * JND alone, so the offsets against the CRF carry a per-frame mean and the JND, not the
+ * CRF, sets the rate (the CRF only centres the clamp). 'centred': the same offsets minus
+ * their per-frame mean, so the CRF keeps setting the rate and the JND only moves bits
+ * between macroblocks (the gain cancels out). In bitrate mode there is no base QP and the
+ * offsets are always centred.
  */
 export function jndOffsetProvider(
   analyser: FrameAnalyser,
@@ -232,11 +242,12 @@ export function jndOffsetProvider(
     /** Every analysed frame's JND and resulting offsets (reports, tests). */
     onMap?: (info: { index: number; grid: MacroblockGrid; jnd: FrameJnd; offsets: Float32Array }) => void;
   } = {},
+  placement: 'absolute' | 'centred' = 'absolute',
 ): OffsetProvider {
   let last: Float32Array | undefined;
   let lastRgb: Uint8Array | undefined;
   let sinceAnalysis = 0;
-  const baseQp = x264.rateControl.mode === 'crf' ? x264.rateControl.crf : undefined;
+  const baseQp = x264.rateControl.mode === 'crf' && placement === 'absolute' ? x264.rateControl.crf : undefined;
   return async ({ frame, grid, index }) => {
     let due = !last || sinceAnalysis >= jnd.analysisStride;
     if (!due && jnd.analysisStride > 1 && lastRgb) {

@@ -273,6 +273,11 @@ def write_readme(card, path: Path):
     A("Parity fixtures: `models/parity/<name>.json` (format in `training/export.py`; synthetic inputs, "
       "not dataset pixels); check with `node training/parity_check.mjs models` (max abs diff < 1e-4).")
     A("")
+    A("Independent check: `npx tsx bench/cifar-rca.ts` recomputes the test-split RCA, held-out RCA, PSNR "
+      "and mean |e| in TypeScript with onnxruntime-node on these ONNX files (sharp JPEG decoding, no code "
+      "shared with training/) and compares with this card; its last result is in "
+      "`bench/results/cifar-rca.md` (tolerance 0.5 points / 0.2 dB).")
+    A("")
     A("## Choices and deviations from the paper")
     A("")
     for d in card["notes"]:

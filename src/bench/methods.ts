@@ -13,7 +13,10 @@
  *                 same 2 x JND -> QP rule as ours (view = the full frame), gain g
  *   random[@g]    our DMV-JND offsets (gain g) for the frame at shuffled macroblock positions
  *                 (seeded PRNG): the same per-frame values, so the same mean and variance
- *   dmv-jnd[@g]   ours, at --jnd-gain g (default: the run's gain)
+ *   dmv-jnd[@g]   ours, at --jnd-gain g (default: the run's gain): the paper's absolute
+ *                 rule, so the JND (through g), not the CRF, sets the rate
+ *   dmv-jnd-centred  ours with each frame's offsets centred on zero: the CRF sets the rate
+ *                 as for x264 and the JND only moves bits between macroblocks (g cancels)
  *
  * The offset generators are pure functions (unit-tested without models); the providers
  * wrap them for pipeline.encode's CustomOffsetMethod.
@@ -28,13 +31,13 @@ import { camRoiOffsets, shuffledOffsets } from '../offsets/controls.ts';
 import { hvsJnd } from '../offsets/hvs-jnd.ts';
 import { jndOffsetProvider, type CustomOffsetMethod, type EncodeOptions, type JndSettings } from '../pipeline.ts';
 
-export const METHOD_FAMILIES = ['x264', 'x264-noaq', 'cam-roi', 'hvs-jnd', 'random', 'dmv-jnd'] as const;
+export const METHOD_FAMILIES = ['x264', 'x264-noaq', 'cam-roi', 'hvs-jnd', 'random', 'dmv-jnd', 'dmv-jnd-centred'] as const;
 export type MethodFamily = (typeof METHOD_FAMILIES)[number];
 
 /** The BD-rate anchor: every method is compared against it. */
 export const ANCHOR_METHOD = 'x264';
 
-export const DEFAULT_METHODS = ['x264', 'x264-noaq', 'cam-roi', 'hvs-jnd', 'random', 'dmv-jnd@0.15', 'dmv-jnd@0.25', 'dmv-jnd@0.5'];
+export const DEFAULT_METHODS = ['x264', 'x264-noaq', 'cam-roi', 'hvs-jnd', 'random', 'dmv-jnd@0.15', 'dmv-jnd@0.25', 'dmv-jnd@0.5', 'dmv-jnd-centred'];
 
 /** Default CAM-ROI strength: QP difference between a macroblock with CAM 0 and one with CAM 1. */
 export const DEFAULT_CAM_ROI_STRENGTH = 6;
@@ -70,7 +73,7 @@ export function parseMethod(text: string): BenchMethod {
     if (paramText.trim() === '' || !Number.isFinite(param) || param < 0) {
       throw new DmvjndError('arguments', undefined, `expected a non-negative number after @ in method "${name}" but received "${paramText}"`);
     }
-    if (family === 'x264' || family === 'x264-noaq') {
+    if (family === 'x264' || family === 'x264-noaq' || family === 'dmv-jnd-centred') {
       throw new DmvjndError('arguments', undefined, `method ${family} takes no @ parameter but received "${name}"`);
     }
   }
@@ -90,6 +93,8 @@ export function parseMethod(text: string): BenchMethod {
       return { name, family, param, offsets: randomMethod(RANDOM_SEED), jnd: gain, needs: 'generator', describe: `DMV-JND offsets${param === undefined ? '' : ` (gain ${param})`} at shuffled positions` };
     case 'dmv-jnd':
       return { name, family, param, offsets: 'jnd', jnd: gain, needs: 'generator', describe: `DMV-JND offsets${param === undefined ? '' : `, gain ${param}`}` };
+    case 'dmv-jnd-centred':
+      return { name, family, param, offsets: 'jnd-centred', jnd: {}, needs: 'generator', describe: 'DMV-JND offsets centred per frame (bits moved, not removed)' };
   }
 }
 

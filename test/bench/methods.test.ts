@@ -44,6 +44,8 @@ describe('bench methods: names', () => {
     expect(by['dmv-jnd@0.5'].offsets).to.equal('jnd');
     expect(by['dmv-jnd@0.5'].jnd).to.deep.equal({ jndGain: 0.5 });
     expect(by['dmv-jnd@0.15'].jnd).to.deep.equal({ jndGain: 0.15 });
+    expect(by['dmv-jnd-centred'].offsets).to.equal('jnd-centred');
+    expect(by['dmv-jnd-centred'].needs).to.equal('generator');
     expect((by['cam-roi'].offsets as CustomOffsetMethod).name).to.equal('cam-roi');
     expect(by['cam-roi'].needs).to.equal('classifiers');
     expect(by['hvs-jnd'].needs).to.equal('nothing');
@@ -57,6 +59,7 @@ describe('bench methods: names', () => {
     expect(() => parseMethod('x265')).to.throw(/expected a method among x264, x264-noaq/);
     expect(() => parseMethod('dmv-jnd@fast')).to.throw(/non-negative number after @/);
     expect(() => parseMethod('dmv-jnd@-1')).to.throw(/non-negative number after @/);
+    expect(() => parseMethod('dmv-jnd-centred@2')).to.throw(/takes no @ parameter/);
     expect(() => parseMethod('x264@2')).to.throw(/takes no @ parameter/);
     expect(() => parseMethods('x264,x264')).to.throw(/listed twice/);
     expect(() => parseMethods(' , ')).to.throw(/at least one method/);

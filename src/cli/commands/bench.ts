@@ -47,13 +47,13 @@ export const benchCommand = {
     jndOptions(modelOptions(x264GridOptions(y)))
       .positional('clips', { type: 'string', array: true, describe: 'Clips to benchmark (files, or lavfi:<graph>)' })
       .option('crf', { type: 'string', default: DEFAULT_CRFS.join(','), describe: 'CRF grid, comma-separated' })
-      .option('methods', { type: 'string', default: DEFAULT_METHODS.join(','), describe: 'Methods: x264, x264-noaq, cam-roi[@strength], hvs-jnd[@gain], random[@gain], dmv-jnd[@gain]' })
+      .option('methods', { type: 'string', default: DEFAULT_METHODS.join(','), describe: 'Methods: x264, x264-noaq, cam-roi[@strength], hvs-jnd[@gain], random[@gain], dmv-jnd[@gain], dmv-jnd-centred' })
       .option('frames', { type: 'number', describe: 'Use only the first N frames of each clip' })
       .option('out', { type: 'string', default: 'dmvjnd-bench', describe: 'Output folder: bench.json, points.csv, summary.md, plots/' })
       .option('cache', { type: 'string', describe: 'JSON file of finished points: resume an interrupted run (updated after every point)' })
       .option('reference-crf', { type: 'number', default: REFERENCE_CRF, describe: 'Plain x264 at this CRF gives the noise floor of all-decision RCA' })
       .example('$0 bench a.mp4 b.mp4 --frames 60 --out bench-out', 'Every method at CRF 18-48 on two clips')
-      .example('$0 bench a.mp4 --crf 28,33,38,43 --methods x264,dmv-jnd@1 --json', 'NDJSON events for a pipeline'),
+      .example('$0 bench a.mp4 --crf 28,33,38,43 --methods x264,dmv-jnd@0.25,dmv-jnd-centred --json', 'NDJSON events for a pipeline'),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
       const methods = parseMethods(String(a.methods));

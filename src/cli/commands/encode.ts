@@ -19,7 +19,7 @@ export const encodeCommand = {
         describe: 'Input video (any format FFmpeg reads), or lavfi:<graph>; omitted: the embedded sample clip',
       })
       .option('output', { alias: 'o', type: 'string', describe: 'Output MP4 path [default: <input>.dmvjnd.mp4]' })
-      .option('offsets', { type: 'string', default: 'jnd', describe: `Per-MB QP offset source: jnd | ${SYNTHETIC_OFFSET_HELP}` })
+      .option('offsets', { type: 'string', default: 'jnd', describe: `Per-MB QP offset source: jnd (the paper's rule: the JND sets each MB's QP, the CRF only centres the clamp) | jnd-centred (the JND's offsets minus their frame mean: the CRF keeps the rate, bits move to where the machine looks) | ${SYNTHETIC_OFFSET_HELP}` })
       .option('verify', { type: 'boolean', default: false, describe: 'Decode the result and report RCA and PSNR against the input' })
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
       .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
@@ -28,7 +28,7 @@ export const encodeCommand = {
       .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
-      const offsets = a.offsets === 'jnd' ? ('jnd' as const) : parseSyntheticOffsets(String(a.offsets));
+      const offsets = a.offsets === 'jnd' || a.offsets === 'jnd-centred' ? a.offsets : parseSyntheticOffsets(String(a.offsets));
       const input = inputFromArg(a.input as string | undefined);
       const output = (a.output as string | undefined) ?? defaultOutputFor(a.input as string | undefined);
       const enc = progressLine('encode');
@@ -69,7 +69,7 @@ export function describeReport(r: EncodeReport): string {
   const lines = [
     `wrote ${r.output}`,
     `  ${r.frames} frames, ${fmt(r.duration, 3)} s, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s, audio: ${r.audio}`,
-    `  offsets: ${r.settings.offsets}${r.settings.offsets === 'jnd' ? ` (view ${r.settings.jnd.view} px, gain ${r.settings.jnd.jndGain}, ${r.analysed_frames} frames analysed, ${r.scene_cuts} scene cuts)` : ''}`,
+    `  offsets: ${r.settings.offsets}${r.settings.offsets.startsWith('jnd') ? ` (view ${r.settings.jnd.view} px, gain ${r.settings.jnd.jndGain}, ${r.analysed_frames} frames analysed, ${r.scene_cuts} scene cuts)` : ''}`,
     `  time: total ${fmt(r.timings_ms.total / 1000, 2)} s (analysis ${fmt(r.timings_ms.analysis / 1000, 2)} s, x264 ${fmt(r.timings_ms.encode / 1000, 2)} s, verify ${fmt(r.timings_ms.verify / 1000, 2)} s) on ${r.settings.provider}`,
   ];
   if (r.rca) {
