@@ -5,7 +5,7 @@
  * scenegraph, rasterised to PNG by sharp), plus the mean BD-rate per method as bars.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -237,6 +237,12 @@ function csvCell(v: unknown): string {
 const pctText = (v: number | null | undefined, d = 1): string => (v === null || v === undefined ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(d)}%`);
 const frac = (v: number | null | undefined, d = 2): string => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(d)}%`);
 
+/** A path inside the working folder as a relative path (reports are committed and moved). */
+function displayPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? p : rel;
+}
+
 export function summaryMarkdown(r: BenchResult): string {
   const s = r.settings;
   const methods = s.methods.map((m) => m.name);
@@ -246,7 +252,7 @@ export function summaryMarkdown(r: BenchResult): string {
     `${r.clips.length} clip${r.clips.length === 1 ? '' : 's'}, ${s.frames === null ? 'all frames' : `first ${s.frames} frames`}; CRF ${s.crfs.join(', ')}; ` +
       `x264 preset ${s.x264.preset}, keyint ${s.x264.keyint}${s.x264.tune ? `, tune ${s.x264.tune}` : ''}${s.x264.x264Params ? `, ${s.x264.x264Params}` : ''}; ` +
       `view ${s.jnd.view} px, pooling ${typeof s.jnd.pooling === 'object' ? `p${s.jnd.pooling.percentile}` : s.jnd.pooling}, analysis stride ${s.jnd.analysisStride}, offsets clamped to [${s.jnd.minOffset}, ${s.jnd.maxOffset}]; ` +
-      `RCA against the original, tau ${s.tau}; models ${s.models} (${s.provider}).`,
+      `RCA against the original, tau ${s.tau}; models \`${displayPath(s.models)}\` (${s.provider}).`,
     '',
     `BD-rate: Bjontegaard delta rate against \`${s.anchor}\` at equal RCA (PCHIP of log-rate over RCA on curves made monotone, over the overlapping RCA range); negative = fewer bits for the same classifier agreement. ` +
       `Knee: the lowest bitrate from which confident regional RCA stays >= ${frac(s.knee.regional_confident, 0)} (all decisions: >= the noise floor, plain x264 at CRF ${s.reference_crf}, minus ${(100 * s.knee.regional_all_margin).toFixed(0)} pt); knee saving = 1 - knee / knee of x264.`,
