@@ -85,7 +85,8 @@ async function intraSpearman(clip: string): Promise<{ rho: number | null; spread
   try {
     await encodeVideo({
       input: clip, output: out, x264, maxFrames: 8,
-      offsets: jndOffsetProvider(analyser, x264, { ...DEFAULT_JND, ...jnd }, {
+      // Every intra frame analysed (stride 1): the check is whether the QP follows the map.
+      offsets: jndOffsetProvider(analyser, x264, { ...DEFAULT_JND, ...jnd, analysisStride: 1 }, {
         onMap: ({ index, grid, jnd: j, offsets }) => {
           pooled.set(index, poolJndPerMacroblock(j.jnd, j.view, grid, pooling));
           const o = Array.from(offsets).sort((a, b) => a - b);

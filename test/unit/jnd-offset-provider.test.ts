@@ -35,3 +35,40 @@ describe('jndOffsetProvider placement', () => {
     for (let i = 0; i < grid.count; i++) expect(b[i]).to.be.closeTo(a[i], 1e-4);
   });
 });
+
+describe('jndOffsetProvider analysis stride and scene cuts', () => {
+  // Frames 0-9; the picture changes completely at frame 5 (a cut).
+  const rgbOf = (i: number) => new Uint8Array(48).fill(i < 5 ? 20 : 220);
+  const framesOf = (n: number) => Array.from({ length: n }, (_, i) => ({ width: 64, height: 32, pts: BigInt(i) }) as unknown as Frame);
+  const analyserFor = (calls: number[]) =>
+    ({
+      jnd: async (f: Frame): Promise<FrameJnd> => {
+        const i = Number(f.pts);
+        calls.push(i);
+        return { view, rgb: rgbOf(i), mergedCam: new Float32Array(0), jnd: jnd.map((v) => v + i) };
+      },
+      viewRgb: async (f: Frame) => rgbOf(Number(f.pts)),
+    }) as unknown as FrameAnalyser;
+
+  it('analyses every Nth frame, reuses the map in between, and re-analyses on a scene cut', async () => {
+    const calls: number[] = [];
+    let cuts = 0;
+    const provider = jndOffsetProvider(analyserFor(calls), x264, { ...DEFAULT_JND, analysisStride: 3 }, { onSceneCut: () => cuts++ });
+    const maps: Float32Array[] = [];
+    for (const [index, frame] of framesOf(10).entries()) maps.push((await provider({ frame, grid, index, time: index / 25 }))!);
+    // 0, 3 by stride; 5 by the cut (which restarts the count); 8 by stride.
+    expect(calls).to.deep.equal([0, 3, 5, 8]);
+    expect(cuts).to.equal(1);
+    expect(maps[1]).to.equal(maps[0]);
+    expect(maps[2]).to.equal(maps[0]);
+    expect(maps[4]).to.equal(maps[3]);
+    expect(maps[5]).to.not.equal(maps[4]);
+  });
+
+  it('analyses every frame at stride 1', async () => {
+    const calls: number[] = [];
+    const provider = jndOffsetProvider(analyserFor(calls), x264, { ...DEFAULT_JND, analysisStride: 1 });
+    for (const [index, frame] of framesOf(4).entries()) await provider({ frame, grid, index, time: 0 });
+    expect(calls).to.deep.equal([0, 1, 2, 3]);
+  });
+});
