@@ -4,7 +4,8 @@
  * original: size saving, confident and all-decision regional RCA, global and held-out
  * RCA, PSNR-Y, and Spearman(JND, QP) on intra frames.
  *
- *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.25] [--view 128] [--stride 1] [--clips a,b] [--name jnd-vs-x264]
+ *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.25] [--view 128] [--stride 8] [--clips a,b] [--name jnd-vs-x264]
+ * (defaults: the encode's defaults)
  *
  * Writes bench/results/<name>.{json,md} (default name jnd-vs-x264).
  */
@@ -26,7 +27,7 @@ const args = process.argv.slice(2);
 const frames = Number(flag(args, 'frames', '90'));
 const gain = Number(flag(args, 'gain', String(DEFAULT_JND.jndGain)));
 const view = Number(flag(args, 'view', String(DEFAULT_JND.view)));
-const stride = Number(flag(args, 'stride', '1'));
+const stride = Number(flag(args, 'stride', String(DEFAULT_JND.analysisStride)));
 const pooling = flag(args, 'pooling', 'mean') as 'mean';
 const only = flag(args, 'clips', '');
 const outName = flag(args, 'name', 'jnd-vs-x264');

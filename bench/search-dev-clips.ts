@@ -24,7 +24,7 @@ const results: SearchResult[] = [];
 try {
   for (const clip of clips) {
     const t0 = performance.now();
-    const r = await searchTarget({ input: clip, minRca, samples, sampleFrames, gains, models });
+    const r = await searchTarget({ input: clip, minRca, samples, sampleFrames, gains, models, jnd: { analysisStride: 1 } });
     results.push(r);
     console.error(`${basename(clip)} (${((performance.now() - t0) / 1000).toFixed(0)} s): ${r.message}`);
   }
@@ -37,7 +37,7 @@ const crf = (c: SearchResult['x264'] | null) => (c?.crf ?? 'none');
 const md = [
   `# search: cheapest setting meeting confident regional RCA >= ${pct(minRca, 0)} on every sample`,
   '',
-  `${samples} samples of ${sampleFrames} frames per clip (centred in equal parts of the clip), CRF searched in 12-51, preset medium, view 128, dmv-jnd gains ${gains.join(', ')}; models ${models.dir}.`,
+  `${samples} samples of ${sampleFrames} frames per clip (centred in equal parts of the clip), CRF searched in 12-51, preset medium, view 128, analysis stride 1, dmv-jnd gains ${gains.join(', ')}; models ${models.dir}.`,
   'Saving: bytes of the best dmv-jnd setting versus plain x264 at the highest CRF that meets the same target, over the same samples.',
   '',
   '| clip | met | plain x264 CRF | plain kbit/s | dmv-jnd gain / CRF | dmv-jnd kbit/s | saving vs plain |',

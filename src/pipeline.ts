@@ -49,7 +49,11 @@ export const DEFAULT_JND: JndSettings = {
   pooling: 'mean',
   minOffset: -12,
   maxOffset: 12,
-  analysisStride: 1,
+  // On CPU the analysis (~10 frames/s on one core at view 128) is the bottleneck: stride 8
+  // made the whole encode 3.5x (720p) to 5x (432p) faster than stride 1 with the same size
+  // and RCA within noise on the 14 dev clips (bench/results/encode-speed-*.md and
+  // jnd-vs-x264*.md). With CUDA, stride 1 costs little: pass --analysis-stride 1.
+  analysisStride: 8,
   sceneCutThreshold: 30,
 };
 

@@ -47,7 +47,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
         output: out,
         x264,
         maxFrames: 4,
-        offsets: jndOffsetProvider(analyser, x264, DEFAULT_JND, {
+        offsets: jndOffsetProvider(analyser, x264, { ...DEFAULT_JND, analysisStride: 1 }, {
           onMap: ({ index, grid, jnd }) => pooled.set(index, poolJndPerMacroblock(jnd.jnd, jnd.view, grid)),
         }),
       });

@@ -99,7 +99,7 @@ describe('bench methods: cam-roi offsets', () => {
         return { view: { width: 8, height: 4 }, rgb: new Uint8Array(8 * 4 * 3), mergedCam: cam };
       },
     } as unknown as FrameAnalyser;
-    const provider = camRoiMethod(6).provider(analyser, crf(30), DEFAULT_JND);
+    const provider = camRoiMethod(6).provider(analyser, crf(30), { ...DEFAULT_JND, analysisStride: 1 });
     const grid = macroblockGrid(32, 16);
     const frame = fakeFrame(32, 16, () => 0);
     const a = await provider({ index: 0, frame, grid, time: 0 });
