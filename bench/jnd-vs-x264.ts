@@ -5,7 +5,7 @@
  * RCA, PSNR-Y, and Spearman(JND, QP) on intra frames.
  *
  *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.25] [--view 128] [--stride 8] [--clips a,b] [--name jnd-vs-x264]
- * (defaults: the encode's defaults)
+ *   [--x264-params aq-strength=0.3]   (defaults: the encode's defaults)
  *
  * Writes bench/results/<name>.{json,md} (default name jnd-vs-x264).
  */
@@ -31,6 +31,8 @@ const stride = Number(flag(args, 'stride', String(DEFAULT_JND.analysisStride)));
 const pooling = flag(args, 'pooling', 'mean') as 'mean';
 const only = flag(args, 'clips', '');
 const outName = flag(args, 'name', 'jnd-vs-x264');
+// Extra x264 options for every encode here, e.g. aq-strength=0.3 (how much x264's own AQ masks the offsets).
+const x264Params = flag(args, 'x264-params', '') || undefined;
 const clips = devClips().filter((c) => !only || only.split(',').some((o) => basename(c).startsWith(o)));
 const models = await loadModels({ provider: 'auto', generator: true, onNote: (l) => console.error(l) });
 const tmp = join(tmpdir(), `dmvjnd-bench-${process.pid}`);
@@ -40,7 +42,7 @@ const referenceCache = new ReferenceDecisionCache();
 
 for (const clip of clips) {
   const name = basename(clip);
-  const common = { input: clip, models, referenceCache, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 } } };
+  const common = { input: clip, models, referenceCache, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
   const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
   const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd' });
   const { rho, spread } = await intraSpearman(clip);
@@ -81,7 +83,7 @@ async function intraSpearman(clip: string): Promise<{ rho: number | null; spread
   const analyser = new FrameAnalyser(models, view);
   const pooled = new Map<number, Float32Array>();
   const spreads: number[] = [];
-  const x264 = { ...DEFAULT_X264, keyint: 1 };
+  const x264 = { ...DEFAULT_X264, keyint: 1, x264Params };
   const out = `${tmp}-intra.mp4`;
   try {
     await encodeVideo({
@@ -115,7 +117,7 @@ function median(values: number[]): number | null {
 const md = [
   `# JND-guided encode vs plain x264, both at CRF 23 (preset medium)`,
   '',
-  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}; RCA against the original, tau 0.5; models: \`${relative(REPO, models.dir) || '.'}/\`.`,
+  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}${x264Params ? `, x264 ${x264Params}` : ''}; RCA against the original, tau 0.5; models: \`${relative(REPO, models.dir) || '.'}/\`.`,
   `Acceptance per clip: >= 25% smaller, confident regional RCA >= 99%, all-decision regional RCA no more than 1 point below plain x264's.`,
   '',
   '| clip | plain kbit/s | JND kbit/s | saving | regional RCA conf. (JND) | regional RCA all (JND / plain) | global RCA all (JND) | held-out regional all (JND / plain) | PSNR-Y JND / plain | Spearman JND~QP | JND offset spread p10-p90 (QP) | meets |',
@@ -127,5 +129,5 @@ const md = [
   `Meets all three acceptance conditions on ${rows.filter((r: any) => r.meets).length} of ${rows.length} clips; Spearman JND~QP >= 0.5 on ${rows.filter((r: any) => (r.spearman_jnd_qp_intra_median ?? 0) >= 0.5).length} of ${rows.length}.`,
   '',
 ].join('\n');
-writeResult(outName, { settings: { frames, gain, view, stride, pooling, crf: 23, preset: 'medium', tau: 0.5 }, rows }, md);
+writeResult(outName, { settings: { frames, gain, view, stride, pooling, crf: 23, preset: 'medium', tau: 0.5, x264Params: x264Params ?? null }, rows }, md);
 console.log(md);
