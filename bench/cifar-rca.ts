@@ -13,11 +13,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_MODELS_DIR, GENERATOR, HELDOUT_CLASSIFIER, JND_CLASSIFIERS } from '../src/inference/models.ts';
 import { loadSession, runSession, type LoadedSession } from '../src/inference/onnx.ts';
-import { DATA_DIR, REPO, flag, writeResult } from './common.ts';
+import { DATA_DIR, flag, repoRelative, writeResult } from './common.ts';
 
 const args = process.argv.slice(2);
 const n = Number(flag(args, 'n', '10000'));
@@ -91,7 +91,7 @@ for (let b = 0; b < N; b += BATCH) {
 process.stderr.write('\n');
 const rca = Object.fromEntries(Object.entries(agree).map(([k, v]) => [k, v / N]));
 const mean = JND_CLASSIFIERS.reduce((s, k) => s + rca[k], 0) / JND_CLASSIFIERS.length;
-const result = { n: N, models: relative(REPO, modelsDir) || '.', rca_per: rca, rca_mean: mean, heldout_rca: rca[HELDOUT_CLASSIFIER], psnr_db: psnrSum / N, mean_abs_e_255: absSum / N };
+const result = { n: N, models: repoRelative(modelsDir), rca_per: rca, rca_mean: mean, heldout_rca: rca[HELDOUT_CLASSIFIER], psnr_db: psnrSum / N, mean_abs_e_255: absSum / N };
 
 // Compare with the model card when present.
 let card: any;
@@ -111,7 +111,7 @@ const cmp = cardTest
 const md = [
   '# CIFAR-10 test split, re-computed in TypeScript (onnxruntime-node)',
   '',
-  `${N} test images (the whole test split when 10000), models \`${relative(REPO, modelsDir) || '.'}/\`.`,
+  `${N} test images (the whole test split when 10000), models \`${repoRelative(modelsDir)}/\`.`,
   '',
   '| metric | TypeScript | model card |',
   '|---|---|---|',

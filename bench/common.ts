@@ -1,6 +1,6 @@
 /** Shared bits of the benchmark scripts: dev clip discovery, flags, output. */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '..');
 export const DATA_DIR = process.env.DMVJND_DATA ?? resolve(REPO, '..', 'shared', 'data');
@@ -27,3 +27,12 @@ export function writeResult(name: string, json: unknown, markdown: string): void
 }
 
 export const pct = (x: number | null | undefined, d = 2) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(d)}%`);
+
+/** Middle value (upper median for even counts); null for no values. */
+export function median(values: readonly number[]): number | null {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.floor(v.length / 2)] : null;
+}
+
+/** A path as reports show it: relative to the repository (results are committed). */
+export const repoRelative = (p: string): string => relative(REPO, p) || '.';

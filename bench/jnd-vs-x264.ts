@@ -11,8 +11,8 @@
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, relative } from 'node:path';
-import { FrameAnalyser } from '../src/analysis/analyser.ts';
+import { basename, join } from 'node:path';
+import { AnalysisMemo, FrameAnalyser } from '../src/analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../src/analysis/verify.ts';
 import { loadModels } from '../src/inference/models.ts';
 import { poolJndPerMacroblock } from '../src/jnd/qp-mapping.ts';
@@ -21,7 +21,7 @@ import { readQpMaps } from '../src/media/qp-readback.ts';
 import { DEFAULT_X264 } from '../src/media/x264-settings.ts';
 import { spearman } from '../src/metrics/spearman.ts';
 import { DEFAULT_JND, encode, jndOffsetProvider, type EncodeReport } from '../src/pipeline.ts';
-import { REPO, devClips, flag, pct, writeResult } from './common.ts';
+import { devClips, flag, median, pct, repoRelative, writeResult } from './common.ts';
 
 const args = process.argv.slice(2);
 const frames = Number(flag(args, 'frames', '90'));
@@ -39,10 +39,12 @@ const tmp = join(tmpdir(), `dmvjnd-bench-${process.pid}`);
 const rows: Array<Record<string, unknown>> = [];
 const jnd = { view, jndGain: gain, analysisStride: stride, pooling };
 const referenceCache = new ReferenceDecisionCache();
+// The intra-frame Spearman check reuses the JND encode's analysis of the same frames.
+const analysisMemo = new AnalysisMemo();
 
 for (const clip of clips) {
   const name = basename(clip);
-  const common = { input: clip, models, referenceCache, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
+  const common = { input: clip, models, referenceCache, analysisMemo, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
   const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
   const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd' });
   const { rho, spread } = await intraSpearman(clip);
@@ -80,7 +82,7 @@ await models.release();
  * x264's own variance-based adaptive quantisation dominates the read-back map.
  */
 async function intraSpearman(clip: string): Promise<{ rho: number | null; spread: number | null }> {
-  const analyser = new FrameAnalyser(models, view);
+  const analyser = new FrameAnalyser(models, view, analysisMemo.scope(clip, view, models));
   const pooled = new Map<number, Float32Array>();
   const spreads: number[] = [];
   const x264 = { ...DEFAULT_X264, keyint: 1, x264Params };
@@ -109,15 +111,11 @@ async function intraSpearman(clip: string): Promise<{ rho: number | null; spread
   return { rho: median(rhos), spread: median(spreads) };
 }
 
-function median(values: number[]): number | null {
-  const v = [...values].sort((a, b) => a - b);
-  return v.length ? v[Math.floor(v.length / 2)] : null;
-}
 
 const md = [
   `# JND-guided encode vs plain x264, both at CRF 23 (preset medium)`,
   '',
-  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}${x264Params ? `, x264 ${x264Params}` : ''}; RCA against the original, tau 0.5; models: \`${relative(REPO, models.dir) || '.'}/\`.`,
+  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}${x264Params ? `, x264 ${x264Params}` : ''}; RCA against the original, tau 0.5; models: \`${repoRelative(models.dir)}/\`.`,
   `Acceptance per clip: >= 25% smaller, confident regional RCA >= 99%, all-decision regional RCA no more than 1 point below plain x264's.`,
   '',
   '| clip | plain kbit/s | JND kbit/s | saving | regional RCA conf. (JND) | regional RCA all (JND / plain) | global RCA all (JND) | held-out regional all (JND / plain) | PSNR-Y JND / plain | Spearman JND~QP | JND offset spread p10-p90 (QP) | meets |',

@@ -11,11 +11,12 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { encodeVideo, type OffsetProvider } from '../src/media/encode.ts';
 import { sampleClip } from '../src/media/sample-clip.ts';
 import type { InputSpec } from '../src/media/source.ts';
 import type { X264Preset } from '../src/media/x264-settings.ts';
+import { VIDEOS_DIR, median } from './common.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: string) => {
@@ -24,8 +25,7 @@ const flag = (name: string, def: string) => {
 };
 const json = args.includes('--json');
 const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--json'));
-const dataDir = process.env.DMVJND_DATA ?? resolve(import.meta.dirname, '..', '..', 'shared', 'data');
-const devClip = join(dataDir, 'videos', 'traffic_toronto_highway_720p.mp4');
+const devClip = join(VIDEOS_DIR, 'traffic_toronto_highway_720p.mp4');
 const input: InputSpec | string = (
   positional[0] ?? (existsSync(devClip) ? devClip : sampleClip('default', { width: 1280, height: 720, seconds: 6 }))) as InputSpec | string;
 const preset = flag('preset', 'medium') as X264Preset;
@@ -61,15 +61,14 @@ try {
 } finally {
   rmSync(out, { force: true });
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const result = {
   input: typeof input === 'string' ? input : (input as InputSpec).label,
   frames,
   preset,
   rounds,
-  fps_plain: median(fps.plain),
-  fps_offsets: median(fps.offsets),
-  ratio: median(fps.offsets) / median(fps.plain),
+  fps_plain: median(fps.plain)!,
+  fps_offsets: median(fps.offsets)!,
+  ratio: median(fps.offsets)! / median(fps.plain)!,
   target: 0.95,
 };
 if (json) console.log(JSON.stringify(result));

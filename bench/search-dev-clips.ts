@@ -7,10 +7,10 @@
  *   npx tsx bench/search-dev-clips.ts [--min-rca 0.99] [--samples 2] [--sample-frames 20] [--gains 0.25] [--clips a,b]
  * Writes bench/results/search.{json,md}.
  */
-import { basename, relative } from 'node:path';
+import { basename } from 'node:path';
 import { loadModels } from '../src/inference/models.ts';
 import { searchTarget, type SearchResult } from '../src/bench/search.ts';
-import { REPO, devClips, flag, pct, writeResult } from './common.ts';
+import { devClips, flag, pct, repoRelative, writeResult } from './common.ts';
 
 const args = process.argv.slice(2);
 const minRca = Number(flag(args, 'min-rca', '0.99'));
@@ -37,7 +37,7 @@ const crf = (c: SearchResult['x264'] | null) => (c?.crf ?? 'none');
 const md = [
   `# search: cheapest setting meeting confident regional RCA >= ${pct(minRca, 0)} on every sample`,
   '',
-  `${samples} samples of ${sampleFrames} frames per clip (centred in equal parts of the clip), CRF searched in 12-51, preset medium, view 128, analysis stride 1, dmv-jnd gains ${gains.join(', ')}; models \`${relative(REPO, models.dir) || '.'}/\`.`,
+  `${samples} samples of ${sampleFrames} frames per clip (centred in equal parts of the clip), CRF searched in 12-51, preset medium, view 128, analysis stride 1, dmv-jnd gains ${gains.join(', ')}; models \`${repoRelative(models.dir)}/\`.`,
   'Saving: bytes of the best dmv-jnd setting versus plain x264 at the highest CRF that meets the same target, over the same samples.',
   '',
   '| clip | met | plain x264 CRF | plain kbit/s | dmv-jnd gain / CRF | dmv-jnd kbit/s | saving vs plain |',
