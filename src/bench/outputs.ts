@@ -295,6 +295,7 @@ export function summaryMarkdown(r: BenchResult): string {
       return `| ${c.name} | ${frac(c.noise_floor.regional_all)} | ${cells.join(' | ')} |`;
     }),
     '',
+    ...kneeSpanLines(r),
   ];
   const notes = r.per_clip.flatMap((x) =>
     RCA_KINDS.filter((k) => x.bd_rate[k] === null).map((k) => `- ${x.clip}, ${x.method}, ${KIND_LABEL[k]}: no BD-rate: ${x.bd_rate_notes[k]}.`),
@@ -309,4 +310,38 @@ export function summaryMarkdown(r: BenchResult): string {
     '',
   );
   return out.join('\n');
+}
+
+/** Which curves the CRF grid brackets the knee of, and why the others do not. */
+function kneeSpanLines(r: BenchResult): string[] {
+  const kinds = [
+    ['regional_confident', 'confident'],
+    ['regional_all', 'all-decision'],
+  ] as const;
+  const lines = kinds.map(([k, label]) => {
+    const inside = r.per_clip.filter((x) => x.knee_span[k] === 'inside').length;
+    return `- ${label} regional RCA: the CRF points bracket the knee on ${inside} of ${r.per_clip.length} method x clip curves`;
+  });
+  const misses = r.per_clip.flatMap((x) =>
+    kinds
+      .filter(([k]) => x.knee_span[k] !== 'inside')
+      .map(([k, label]) => {
+        const why =
+          x.knee_span[k] === 'above'
+            ? `meets the threshold at every CRF, up to ${Math.max(...r.settings.crfs)} (knee at or below the lowest rate measured)`
+            : x.knee_span[k] === 'below'
+              ? `misses the threshold at every CRF, down to ${Math.min(...r.settings.crfs)}`
+              : 'no RCA values';
+        return `  - ${x.clip}, ${x.method}, ${label}: ${why}`;
+      }),
+  );
+  return [
+    '## Knee coverage',
+    '',
+    `CRFs above 51 run x264 at CRF 51 with (CRF - 51) QP added to every macroblock's offset (x264 quantises QPs up to 69).`,
+    '',
+    ...lines,
+    ...(misses.length ? ['- not bracketed:', ...misses] : []),
+    '',
+  ];
 }

@@ -23,14 +23,19 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { DmvjndError } from '../errors.ts';
 import type { ModelSet } from '../inference/models.ts';
 import type { InputSpec } from '../media/source.ts';
-import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
+import { DEFAULT_X264, EXTENDED_MAX_CRF, type X264Settings } from '../media/x264-settings.ts';
 import { bdRate, kneeRate, type RateQualityPoint } from '../metrics/bd-rate.ts';
 import { DEFAULT_JND, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { ANCHOR_METHOD, parseMethod, type BenchMethod } from './methods.ts';
 
 /** Bump when a method's definition or a point's schema changes: old cache entries then miss. */
 export const BENCH_CACHE_VERSION = 1;
-export const DEFAULT_CRFS = [18, 23, 28, 33, 38, 43, 48];
+/**
+ * Default CRF grid: denser where the curves bend (CRF 33-51 at the 128 px view), from the
+ * noise floor (12) to beyond x264's 51 (57, 63: CRF 51 plus 6 / 12 QP on every macroblock),
+ * because some curves keep 99% confident regional RCA at CRF 51 (bench/results/rate-rca).
+ */
+export const DEFAULT_CRFS = [12, 18, 23, 28, 33, 37, 41, 45, 51, 57, 63];
 /** Plain x264 at this CRF is the near-lossless reference (noise floor of all-decision RCA). */
 export const REFERENCE_CRF = 12;
 /** Knee threshold for confident regional RCA. */
@@ -82,6 +87,14 @@ export interface KneePoint {
   crf: number;
 }
 
+/**
+ * Where a curve's knee lies relative to its measured points: 'inside' (some points meet
+ * the threshold and some do not: the CRF grid brackets the knee), 'above' (every point
+ * meets it: the knee is at or below the lowest rate measured), 'below' (no point does: it
+ * lies above the highest rate measured), 'no data'.
+ */
+export type KneeSpan = 'inside' | 'above' | 'below' | 'no data';
+
 export interface ClipMethodResult {
   clip: string;
   method: string;
@@ -90,6 +103,7 @@ export interface ClipMethodResult {
   /** Why a BD-rate is null, or the RCA range it was computed over. */
   bd_rate_notes: Record<RcaKind, string>;
   knee: { regional_confident: KneePoint | null; regional_all: KneePoint | null };
+  knee_span: { regional_confident: KneeSpan; regional_all: KneeSpan };
   /** 1 - knee(method) / knee(x264): the saving at the knee; null when either knee is missing. */
   knee_saving: { regional_confident: number | null; regional_all: number | null };
 }
@@ -343,6 +357,7 @@ export function analyseBench(input: {
         bd_rate: bd,
         bd_rate_notes: notes,
         knee: k,
+        knee_span: kneeSpans(curve, floor),
         knee_saving: {
           regional_confident: saving(k.regional_confident, anchorKnee?.regional_confident ?? null),
           regional_all: saving(k.regional_all, anchorKnee?.regional_all ?? null),
@@ -438,6 +453,20 @@ export function knees(curve: BenchPoint[], floor: number | null): ClipMethodResu
   return {
     regional_confident: at('regional_confident', KNEE_CONFIDENT),
     regional_all: floor === null ? null : at('regional_all', floor - KNEE_ALL_MARGIN),
+  };
+}
+
+/** Does the CRF grid bracket each knee of this curve? See KneeSpan. */
+export function kneeSpans(curve: BenchPoint[], floor: number | null): ClipMethodResult['knee_span'] {
+  const span = (kind: RcaKind, threshold: number | null): KneeSpan => {
+    const qs = curve.map((p) => rcaOf(p, kind)).filter((v): v is number => v !== null);
+    if (qs.length === 0 || threshold === null) return 'no data';
+    const meets = qs.filter((q) => q >= threshold).length;
+    return meets === qs.length ? 'above' : meets === 0 ? 'below' : 'inside';
+  };
+  return {
+    regional_confident: span('regional_confident', KNEE_CONFIDENT),
+    regional_all: span('regional_all', floor === null ? null : floor - KNEE_ALL_MARGIN),
   };
 }
 
@@ -579,8 +608,8 @@ export function checkCrfs(crfs: readonly number[]): void {
   if (crfs.length === 0) throw new DmvjndError('arguments', undefined, 'expected at least one CRF');
   for (const c of crfs) {
     // CRF 0 is lossless constant QP, where x264 ignores offsets; the guard would refuse it.
-    if (!(Number.isFinite(c) && c > 0 && c <= 51)) {
-      throw new DmvjndError('arguments', undefined, `expected CRFs in (0, 51] but received ${c}`);
+    if (!(Number.isFinite(c) && c > 0 && c <= EXTENDED_MAX_CRF)) {
+      throw new DmvjndError('arguments', undefined, `expected CRFs in (0, ${EXTENDED_MAX_CRF}] but received ${c}`);
     }
   }
   if (new Set(crfs).size !== crfs.length) throw new DmvjndError('arguments', undefined, `a CRF is listed twice in ${crfs.join(',')}`);

@@ -27,7 +27,7 @@ import { DmvjndError } from '../errors.ts';
 import type { ModelSet } from '../inference/models.ts';
 import { probeMedia } from '../media/probe.ts';
 import type { InputSpec } from '../media/source.ts';
-import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
+import { DEFAULT_X264, EXTENDED_MAX_CRF, type X264Settings } from '../media/x264-settings.ts';
 import { checkOutputPath } from '../util/atomic-output.ts';
 import { DEFAULT_JND, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod, type BenchMethod } from './methods.ts';
@@ -128,8 +128,8 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   if (!(Number.isInteger(samples) && samples >= 1)) throw new DmvjndError('arguments', undefined, `expected --samples to be a positive integer but received ${samples}`);
   if (!(Number.isInteger(sampleFrames) && sampleFrames >= 1)) throw new DmvjndError('arguments', undefined, `expected --sample-frames to be a positive integer but received ${sampleFrames}`);
   const [lo, hi] = opts.crfRange ?? [12, 51];
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= 51 && lo <= hi)) {
-    throw new DmvjndError('arguments', undefined, `expected --crf-range as two integers 1 <= lo <= hi <= 51 but received ${lo},${hi}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi <= EXTENDED_MAX_CRF && lo <= hi)) {
+    throw new DmvjndError('arguments', undefined, `expected --crf-range as two integers 1 <= lo <= hi <= ${EXTENDED_MAX_CRF} but received ${lo},${hi}`);
   }
   const gains = opts.gains ?? [0.15, 0.25, 0.5];
   if (gains.length === 0 || gains.some((g) => !(Number.isFinite(g) && g >= 0))) {

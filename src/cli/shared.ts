@@ -42,7 +42,7 @@ export function defaultOutputFor(input: string | undefined, suffix = '.dmvjnd.mp
 
 export function x264Options<T>(y: Argv<T>) {
   return y
-    .option('crf', { type: 'number', group: 'x264:', describe: 'Constant rate factor, 0-51, lower = better [default: 23]' })
+    .option('crf', { type: 'number', group: 'x264:', describe: 'Constant rate factor, 0-51, lower = better; 52-69: CRF 51 plus that many QP on every macroblock (for machine consumers) [default: 23]' })
     .option('bitrate', { type: 'number', group: 'x264:', describe: 'Target bitrate in kbit/s (ABR instead of CRF)' })
     .option('preset', { type: 'string', group: 'x264:', default: 'medium', choices: X264_PRESETS as unknown as string[] })
     .option('tune', { type: 'string', group: 'x264:', describe: 'x264 tune (film, animation, ...)' })

@@ -26,7 +26,7 @@ import { DmvjndError, asDmvjndError, reasonOf } from '../errors.ts';
 import { beginAtomicOutput } from '../util/atomic-output.ts';
 import { macroblockGrid, roiSideData, type MacroblockGrid } from './mb-grid.ts';
 import { decodeVideo, openInput, type InputSpec } from './source.ts';
-import { DEFAULT_X264, checkX264Settings, libx264Options, type X264Settings } from './x264-settings.ts';
+import { DEFAULT_X264, checkX264Settings, libx264Options, x264CrfAndShift, type X264Settings } from './x264-settings.ts';
 
 export interface FrameContext {
   /** 0-based frame index. */
@@ -95,6 +95,15 @@ const MP4_AUDIO = new Set<number>([
 export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideoResult> {
   const settings: X264Settings = { ...DEFAULT_X264, ...opts.x264 };
   checkX264Settings(settings, { withOffsets: opts.offsets !== undefined && opts.guardOffsets !== false });
+  // Above CRF 51: x264 runs at 51 and every macroblock's offset carries the rest.
+  const { qpShift } = x264CrfAndShift(settings.rateControl);
+  const offsetsOf: OffsetProvider | undefined =
+    qpShift === 0
+      ? opts.offsets
+      : async (ctx) => {
+          const map = opts.offsets ? await opts.offsets(ctx) : null;
+          return map ? map.map((v) => v + qpShift) : new Float32Array(ctx.grid.count).fill(qpShift);
+        };
   const out = beginAtomicOutput(opts.output);
   const t0 = performance.now();
   const input = await openInput(opts.input).catch((err) => {
@@ -166,9 +175,9 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
         lastPts = frame.pts;
         endPts = frame.pts + (frame.duration > 0n ? frame.duration : 0n);
 
-        if (opts.offsets) {
+        if (offsetsOf) {
           const tOff = performance.now();
-          const map = await opts.offsets({ index: decoded.index, frame, grid: grid!, time: toSeconds(frame.pts, timeBase) });
+          const map = await offsetsOf({ index: decoded.index, frame, grid: grid!, time: toSeconds(frame.pts, timeBase) });
           if (map) {
             const roi = roiSideData(map, grid!);
             frame.newSideData(AV_FRAME_DATA_REGIONS_OF_INTEREST, roi.length).set(roi);

@@ -16,6 +16,27 @@ export type X264Preset = (typeof X264_PRESETS)[number];
 
 export type RateControl = { mode: 'crf'; crf: number } | { mode: 'bitrate'; kbps: number };
 
+/** x264's highest CRF for 8-bit video. */
+export const X264_MAX_CRF = 51;
+/**
+ * Highest CRF dmvjnd accepts: x264's internal QP ceiling for 8-bit video (QP_MAX = 51 + 18).
+ * Above 51, x264 runs at CRF 51 and every macroblock's QP is raised by (CRF - 51) through
+ * the ROI offsets; x264 codes such QPs as 51 with its dead-zone "emergency" quantiser, so
+ * the rate keeps falling (measured: car_ferrari at CRF 51 plus 0/6/12/18 QP gave
+ * 24.9/21.8/20.4/19.0 kB and 27.6/26.1/24.7/21.9 dB PSNR-Y). Machines tolerate far more
+ * distortion than people, so their knee can lie beyond CRF 51.
+ */
+export const EXTENDED_MAX_CRF = 69;
+
+/**
+ * The CRF handed to x264 and the QP shift added to every macroblock's offset: the shift
+ * is CRF - 51 above 51, else 0 (and always 0 in bitrate mode).
+ */
+export function x264CrfAndShift(rc: RateControl): { crf: number | undefined; qpShift: number } {
+  if (rc.mode !== 'crf') return { crf: undefined, qpShift: 0 };
+  return rc.crf > X264_MAX_CRF ? { crf: X264_MAX_CRF, qpShift: rc.crf - X264_MAX_CRF } : { crf: rc.crf, qpShift: 0 };
+}
+
 export interface X264Settings {
   rateControl: RateControl;
   preset: X264Preset;
@@ -83,7 +104,9 @@ export function checkX264Settings(s: X264Settings, opts: { withOffsets: boolean 
   const bad = (what: string) => new DmvjndError('arguments', undefined, what);
   if (s.rateControl.mode === 'crf') {
     const crf = s.rateControl.crf;
-    if (!Number.isFinite(crf) || crf < 0 || crf > 51) throw bad(`expected --crf between 0 and 51 but received ${crf}`);
+    if (!Number.isFinite(crf) || crf < 0 || crf > EXTENDED_MAX_CRF) {
+      throw bad(`expected --crf between 0 and ${EXTENDED_MAX_CRF} (above ${X264_MAX_CRF}: CRF ${X264_MAX_CRF} plus that many QP on every macroblock) but received ${crf}`);
+    }
   } else if (!Number.isFinite(s.rateControl.kbps) || s.rateControl.kbps <= 0) {
     throw bad(`expected a positive --bitrate in kbit/s but received ${s.rateControl.kbps}`);
   }
@@ -92,7 +115,8 @@ export function checkX264Settings(s: X264Settings, opts: { withOffsets: boolean 
   }
   if (!Number.isInteger(s.keyint) || s.keyint < 1) throw bad(`expected --keyint >= 1 but received ${s.keyint}`);
   if (!Number.isInteger(s.threads) || s.threads < 0) throw bad(`expected --threads >= 0 but received ${s.threads}`);
-  if (opts.withOffsets) {
+  // Above CRF 51 the extra QP travels as ROI offsets, so the same conditions apply.
+  if (opts.withOffsets || x264CrfAndShift(s.rateControl).qpShift > 0) {
     const a = offsetApplicability(s);
     if (!a.applies) {
       throw bad(`per-macroblock QP offsets are ignored by x264 ${a.reason}; change these settings or drop the offsets`);
@@ -104,7 +128,8 @@ export function checkX264Settings(s: X264Settings, opts: { withOffsets: boolean 
 export function libx264Options(s: X264Settings): Record<string, string> {
   const opts: Record<string, string> = { preset: s.preset };
   if (s.tune) opts.tune = s.tune;
-  if (s.rateControl.mode === 'crf') opts.crf = String(s.rateControl.crf);
+  const { crf } = x264CrfAndShift(s.rateControl);
+  if (crf !== undefined) opts.crf = String(crf);
   if (s.x264Params) opts['x264-params'] = s.x264Params;
   return opts;
 }

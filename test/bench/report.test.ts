@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { parseMethods } from '../../src/bench/methods.ts';
 import { pointsCsv, slug, writeBenchOutputs } from '../../src/bench/outputs.ts';
-import { PointCache, analyseBench, clipList, type BenchPoint } from '../../src/bench/run-bench.ts';
+import { PointCache, analyseBench, clipList, kneeSpans, type BenchPoint } from '../../src/bench/run-bench.ts';
 import { DEFAULT_JND } from '../../src/pipeline.ts';
 import { tempDir } from '../helpers/env.ts';
 
@@ -103,6 +103,18 @@ describe('bench analysis: BD-rate, knees and means from raw points', () => {
     expect(r.points.filter((p) => p.reference)).to.have.length(2);
   });
 
+  it('knee coverage: says whether the CRF grid brackets each knee, and which side it misses', () => {
+    const r = analysed();
+    const span = (clip: string, method: string) => r.per_clip.find((p) => p.clip === clip && p.method === method)!.knee_span;
+    // x264: confident 1.0 .. 0.96 crosses 0.99; all 0.985 .. 0.94 crosses 0.98.
+    expect(span('a.mp4', 'x264')).to.deep.equal({ regional_confident: 'inside', regional_all: 'inside' });
+    // cam-roi: confident 1.0 everywhere; all 0.99-0.9975, above 0.98 everywhere.
+    expect(span('a.mp4', 'cam-roi')).to.deep.equal({ regional_confident: 'above', regional_all: 'above' });
+    const below = kneeSpans([pt('a.mp4', 'x', 18, 900, 0.95, 0.9), pt('a.mp4', 'x', 23, 500, 0.9, 0.8)], 0.99);
+    expect(below).to.deep.equal({ regional_confident: 'below', regional_all: 'below' });
+    expect(kneeSpans([pt('a.mp4', 'x', 18, 900, 0.95, 0.9)], null).regional_all).to.equal('no data');
+  });
+
   it('writes bench.json, points.csv, summary.md and per-clip SVG/PNG plots', async function () {
     this.timeout(60000);
     const tmp = tempDir();
@@ -126,6 +138,8 @@ describe('bench analysis: BD-rate, knees and means from raw points', () => {
       const md = readFileSync(join(tmp.path, 'summary.md'), 'utf8');
       expect(md).to.match(/\| dmv-jnd@1 \| -35\.0% \| -35\.0% \| -35\.0% \|/);
       expect(md).to.include('## Missing BD-rates');
+      expect(md).to.include('confident regional RCA: the CRF points bracket the knee on 4 of 6 method x clip curves');
+      expect(md).to.include('a.mp4, cam-roi, confident: meets the threshold at every CRF, up to 43');
       const svg = readFileSync(join(tmp.path, 'plots/a_mp4.svg'), 'utf8');
       expect(svg.startsWith('<svg')).to.equal(true);
       expect(svg).to.include('Confident regional decisions');

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   DEFAULT_X264,
   checkX264Settings,
+  x264CrfAndShift,
   libx264Options,
   offsetApplicability,
   parseX264Params,
@@ -45,11 +46,25 @@ describe('media/x264-settings', () => {
   });
 
   it('names the bad value in argument errors', () => {
-    expect(() => checkX264Settings(s({ rateControl: { mode: 'crf', crf: 60 } }), { withOffsets: false })).to.throw(
-      /expected --crf between 0 and 51 but received 60/,
+    expect(() => checkX264Settings(s({ rateControl: { mode: 'crf', crf: 70 } }), { withOffsets: false })).to.throw(
+      /expected --crf between 0 and 69 .* but received 70/,
     );
     expect(() => checkX264Settings(s({ preset: 'warp' as never }), { withOffsets: false })).to.throw(/--preset/);
     expect(() => checkX264Settings(s({ keyint: 0 }), { withOffsets: false })).to.throw(/--keyint/);
+  });
+
+  it('runs CRFs above 51 as CRF 51 plus a QP shift carried by the offsets', () => {
+    expect(x264CrfAndShift({ mode: 'crf', crf: 23 })).to.deep.equal({ crf: 23, qpShift: 0 });
+    expect(x264CrfAndShift({ mode: 'crf', crf: 51 })).to.deep.equal({ crf: 51, qpShift: 0 });
+    expect(x264CrfAndShift({ mode: 'crf', crf: 57 })).to.deep.equal({ crf: 51, qpShift: 6 });
+    expect(x264CrfAndShift({ mode: 'bitrate', kbps: 500 })).to.deep.equal({ crf: undefined, qpShift: 0 });
+    expect(libx264Options(s({ rateControl: { mode: 'crf', crf: 63 } })).crf).to.equal('51');
+    // The shift travels as ROI offsets, so settings under which x264 drops them are refused
+    // even without an offset method.
+    expect(() => checkX264Settings(s({ rateControl: { mode: 'crf', crf: 57 }, x264Params: 'aq-mode=0' }), { withOffsets: false })).to.throw(
+      /ignored by x264/,
+    );
+    expect(() => checkX264Settings(s({ rateControl: { mode: 'crf', crf: 57 } }), { withOffsets: false })).not.to.throw();
   });
 
   it('maps settings to libx264 private options', () => {

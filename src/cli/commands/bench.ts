@@ -46,7 +46,7 @@ export const benchCommand = {
   builder: (y: Argv) =>
     jndOptions(modelOptions(x264GridOptions(y)))
       .positional('clips', { type: 'string', array: true, describe: 'Clips to benchmark (files, or lavfi:<graph>)' })
-      .option('crf', { type: 'string', default: DEFAULT_CRFS.join(','), describe: 'CRF grid, comma-separated' })
+      .option('crf', { type: 'string', default: DEFAULT_CRFS.join(','), describe: 'CRF grid, comma-separated (above 51: CRF 51 plus that many QP on every macroblock)' })
       .option('methods', { type: 'string', default: DEFAULT_METHODS.join(','), describe: 'Methods: x264, x264-noaq, cam-roi[@strength], hvs-jnd[@gain], random[@gain], dmv-jnd[@gain], dmv-jnd-centred' })
       .option('frames', { type: 'number', describe: 'Use only the first N frames of each clip' })
       .option('out', { type: 'string', default: 'dmvjnd-bench', describe: 'Output folder: bench.json, points.csv, summary.md, plots/' })
