@@ -7,7 +7,10 @@
  *     with clip length: frames stream).
  * Each encode runs in its own process so RSS is its own.
  *
- *   npx tsx bench/encode-speed.ts [clip] [--preset medium] [--strides 1,2,4,8,12] [--name encode-speed]
+ * --threads worker,main also runs every stride with the analysis in line on the main
+ * thread (the behaviour before the analysis worker), for the before/after ratio.
+ *
+ *   npx tsx bench/encode-speed.ts [clip] [--preset medium] [--strides 1,2,4,8,12] [--threads worker] [--name encode-speed]
  * Writes bench/results/<name>.{json,md}.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +23,7 @@ const args = process.argv.slice(2);
 const clip = args.find((a) => !a.startsWith('--') && existsSync(a)) ?? join(VIDEOS_DIR, 'traffic_toronto_highway_720p.mp4');
 const preset = flag(args, 'preset', 'medium');
 const strides = flag(args, 'strides', '1,2,4,8,12').split(',').map(Number);
+const threads = flag(args, 'threads', 'worker').split(',');
 const outName = flag(args, 'name', 'encode-speed');
 const out = join(tmpdir(), `dmvjnd-speed-${process.pid}.mp4`);
 
@@ -34,21 +38,26 @@ function run(extra: string[]): { wall: number; report: Record<string, any> } {
 // Plain x264 runs before and after the JND encodes; ratios use the mean of the two, so a
 // load change on this shared machine during the run shows up as a gap between them.
 const plainBefore = run(['--offsets', 'none']);
-const jndRuns = strides.map((s) => ({ s, j: run(['--analysis-stride', String(s)]) }));
+const jndRuns = threads.flatMap((thread) =>
+  strides.map((s) => ({ s, thread, j: run(['--analysis-stride', String(s), '--analysis-thread', thread]) })),
+);
 const plainAfter = run(['--offsets', 'none']);
 const plain = { wall: (plainBefore.wall + plainAfter.wall) / 2, report: plainBefore.report };
-const rows = jndRuns.map(({ s, j }) => {
+const rows = jndRuns.map(({ s, thread, j }) => {
   return {
+    analysis_thread: thread,
     stride: s,
     wall_s: j.wall / 1000,
     ratio_vs_plain: j.wall / plain.wall,
     analysed_frames: j.report.analysed_frames,
+    // Analysis compute time (the worker's busy time, or in line the time spent in it).
     analysis_fps: j.report.analysed_frames / (j.report.timings_ms.analysis / 1000),
+    encoder_wait_s: (j.report.timings_ms.analysis_wait ?? j.report.timings_ms.analysis) / 1000,
     bytes: j.report.bytes,
     peak_rss_mib: j.report.peak_rss_mib,
   };
 });
-const half = run(['--analysis-stride', String(strides[0]), '--frames', String(Math.floor(plain.report.frames / 2))]);
+const half = run(['--analysis-stride', String(strides[0]), '--analysis-thread', threads[0], '--frames', String(Math.floor(plain.report.frames / 2))]);
 rmSync(out, { force: true });
 const result = {
   clip,
@@ -69,11 +78,14 @@ const md = [
   '',
   `Plain x264 through the same path: ${result.plain_wall_s.toFixed(2)} s (mean of a run before and after the JND encodes: ${result.plain_wall_s_before_after.map((v) => v.toFixed(2)).join(' s and ')} s).`,
   '',
-  '| analysis stride | wall (s) | x plain | analysed frames | analysis fps | bytes | peak RSS (MiB) |',
-  '|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.stride} | ${r.wall_s.toFixed(2)} | ${r.ratio_vs_plain.toFixed(2)} | ${r.analysed_frames} | ${r.analysis_fps.toFixed(1)} | ${r.bytes} | ${r.peak_rss_mib.toFixed(0)} |`),
+  '| analysis thread | analysis stride | wall (s) | x plain | analysed frames | analysis fps | encoder waited for analysis (s) | bytes | peak RSS (MiB) |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.analysis_thread} | ${r.stride} | ${r.wall_s.toFixed(2)} | ${r.ratio_vs_plain.toFixed(2)} | ${r.analysed_frames} | ${r.analysis_fps.toFixed(1)} | ${r.encoder_wait_s.toFixed(2)} | ${r.bytes} | ${r.peak_rss_mib.toFixed(0)} |`,
+  ),
   '',
-  `Peak RSS, stride ${rows[0].stride}: whole clip ${result.rss_full_mib.toFixed(0)} MiB, first half ${result.rss_first_half_mib.toFixed(0)} MiB (plain x264: ${result.plain_peak_rss_mib.toFixed(0)} MiB).`,
+  `Peak RSS, ${rows[0].analysis_thread} thread, stride ${rows[0].stride}: whole clip ${result.rss_full_mib.toFixed(0)} MiB, first half ${result.rss_first_half_mib.toFixed(0)} MiB (plain x264: ${result.plain_peak_rss_mib.toFixed(0)} MiB).`,
   `Target: wall <= ${result.target_ratio} x plain.`,
   '',
 ].join('\n');

@@ -20,11 +20,14 @@ export class DmvjndError extends Error {
   override readonly name = 'DmvjndError';
   readonly file: string | undefined;
   readonly stage: Stage;
+  /** The cause in words, as given (the message adds stage and file). */
+  readonly reason: string;
 
   constructor(stage: Stage, file: string | undefined, reason: string, options?: { cause?: unknown }) {
     super(composeMessage(stage, file, reason), options);
     this.stage = stage;
     this.file = file;
+    this.reason = reason;
   }
 }
 

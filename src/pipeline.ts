@@ -1,25 +1,31 @@
 /**
  * The JND-guided encode, top to bottom:
  *
- *   1. load the models once (four classifiers + generator, held-out and user
- *      classifiers only when verifying)
- *   2. decode the input frame by frame (media/source.ts, via media/encode.ts)
+ *   1. load the models once: the generator and four classifiers on the analysis worker
+ *      (analysis/jnd-worker.ts), the verification classifiers (held-out, user) here
+ *   2. decode the input frame by frame (media/source.ts, via media/encode.ts), up to two
+ *      analysis strides ahead of the encoder (bounded queue)
  *   3. every `analysisStride`-th frame, or on a scene cut: machine view -> merged CAM
- *      -> generator -> per-pixel JND (analysis/analyser.ts)
+ *      -> generator -> per-pixel JND (analysis/analyser.ts), on the worker thread so it
+ *      overlaps decoding and x264 instead of stalling them
  *   4. JND -> per-MB QP offsets: step = 2 x JND, QP = 4 + 6 log2(step), minus the base
  *      QP, clamped (jnd/qp-mapping.ts)
  *   5. offsets -> ROI side data -> libx264 -> MP4 (media/encode.ts)
  *   6. optionally decode both videos and report RCA and PSNR (analysis/verify.ts)
  *
- * Memory is bounded: frames stream through; only the last offset map is kept.
+ * Memory is bounded: frames stream through; at most MAX_LOOKAHEAD decoded frames wait
+ * for the encoder, and only the latest offset map is kept.
  */
+import type { Frame } from 'node-av/lib';
 import { FrameAnalyser, type AnalysisMemo, type FrameJnd } from './analysis/analyser.ts';
+import { WorkerJndAnalyser } from './analysis/jnd-worker-client.ts';
+import { FrameRgbScaler, viewSizeFor } from './analysis/machine-view.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
 import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
 import { qpOffsetsFromJnd, type JndPooling } from './jnd/qp-mapping.ts';
-import { encodeVideo, type EncodeVideoResult, type OffsetProvider } from './media/encode.ts';
+import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, type OffsetProvider } from './media/encode.ts';
 import type { MacroblockGrid } from './media/mb-grid.ts';
 import { preflightInput, type InputSpec } from './media/source.ts';
 import { checkOutputPath } from './util/atomic-output.ts';
@@ -93,6 +99,11 @@ export interface EncodeOptions {
   referenceCache?: ReferenceDecisionCache;
   /** Share the input's CAM/JND analysis between runs on the same frames (benchmarks: one analysis per clip, not per CRF). */
   analysisMemo?: AnalysisMemo;
+  /**
+   * Where the JND analysis runs: 'worker' (default) on a worker thread beside decoding and
+   * x264, 'main' on this thread. Runs given `models` or an `analysisMemo` use this thread.
+   */
+  analysisThread?: 'worker' | 'main';
   /** Reuse already loaded models (benchmarks); otherwise loaded and released here. */
   models?: ModelSet;
 }
@@ -111,7 +122,7 @@ export interface EncodeReport {
   audio: EncodeVideoResult['audio'];
   analysed_frames: number;
   scene_cuts: number;
-  timings_ms: { decode: number; analysis: number; encode: number; verify: number; total: number };
+  timings_ms: { decode: number; analysis: number; analysis_wait: number; encode: number; verify: number; total: number };
   /** Peak resident memory of this process so far, in MiB. */
   peak_rss_mib: number;
   settings: { offsets: string; x264: X264Settings; jnd: JndSettings; provider: string; models: string | null; tau: number };
@@ -129,30 +140,44 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   await preflightInput(opts.input);
   const custom = typeof source === 'object' && source.kind === 'custom' ? source : undefined;
   const jndSource = source === 'jnd' || source === 'jnd-centred';
-  const needGenerator = jndSource || custom?.needs === 'generator';
+  // The JND analysis runs on a worker thread beside decoding and x264, unless the caller
+  // shares models or an analysis memo (benchmarks), which live on this thread.
+  const inWorker = jndSource && (opts.analysisThread ?? 'worker') === 'worker' && !opts.models && !opts.analysisMemo;
+  const needGenerator = (jndSource && !inWorker) || custom?.needs === 'generator';
   const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
-  const models =
-    opts.models ??
-    (needModels
-      ? await loadModels({
-          dir: opts.modelsDir,
-          provider: opts.provider ?? 'auto',
-          threads: opts.modelThreads,
-          generator: needGenerator,
-          userClassifiers: opts.userClassifiers,
-          onNote: opts.onNote,
-        })
-      : undefined);
+  const provider = opts.provider ?? 'auto';
+  const worker = inWorker
+    ? await WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, view: jnd.view, onNote: opts.onNote })
+    : undefined;
+  let models: ModelSet | undefined;
+  try {
+    models =
+      opts.models ??
+      (needModels
+        ? await loadModels({
+            dir: opts.modelsDir,
+            provider,
+            threads: opts.modelThreads,
+            generator: needGenerator,
+            userClassifiers: opts.userClassifiers,
+            onNote: opts.onNote,
+          })
+        : undefined);
+  } catch (err) {
+    await worker?.close();
+    throw err;
+  }
   const inputLabel = typeof opts.input === 'string' ? opts.input : JSON.stringify(opts.input);
   const memo = models ? opts.analysisMemo?.scope(inputLabel, jnd.view, models) : undefined;
   const analyser = models ? new FrameAnalyser(models, jnd.view, memo) : undefined;
+  const workerSource = worker ? workerJndSource(worker, jnd) : undefined;
   let analysed = 0;
   let sceneCuts = 0;
   try {
     let offsets: OffsetProvider | undefined;
     if (jndSource) {
       offsets = jndOffsetProvider(
-        analyser!,
+        workerSource ?? analyser!,
         x264,
         jnd,
         { onAnalysed: () => analysed++, onSceneCut: () => sceneCuts++ },
@@ -205,7 +230,10 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       timings_ms: {
         // decode includes demuxing, pixel-format conversion and muxing: what is not analysis or x264.
         decode: Math.max(0, t.total - t.offsets - t.encode),
-        analysis: t.offsets,
+        // The analysis itself (on the worker: its busy time, beside the encode) ...
+        analysis: worker ? worker.busyMs : t.offsets,
+        // ... and how long the encoder's thread spent preparing frames and waiting for it.
+        analysis_wait: t.offsets,
         encode: t.encode,
         verify: verifyMs,
         total: performance.now() - t0,
@@ -215,15 +243,48 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         offsets: jndSource ? source : source.kind === 'custom' ? source.name : source.kind,
         x264,
         jnd,
-        provider: models?.provider ?? 'none',
-        models: models?.dir ?? null,
+        provider: worker?.provider ?? models?.provider ?? 'none',
+        models: worker?.modelsDir ?? models?.dir ?? null,
         tau,
       },
     };
   } finally {
     analyser?.close();
+    workerSource?.close();
+    await worker?.close();
     if (!opts.models) await models?.release();
   }
+}
+
+/**
+ * The analysis worker as a JND source: this thread scales each frame to the view (native,
+ * cheap); the worker runs the models. The encoder may decode up to two strides ahead
+ * (at least 4, at most MAX_LOOKAHEAD frames), which covers one analysis per stride.
+ */
+function workerJndSource(worker: WorkerJndAnalyser, jnd: JndSettings): JndSource & { close(): void } {
+  const scaler = new FrameRgbScaler();
+  const viewOf = (frame: Frame) => viewSizeFor(frame.width, frame.height, jnd.view);
+  const viewRgb = (frame: Frame) => scaler.rgb(frame, viewOf(frame));
+  return {
+    viewRgb,
+    async jnd(frame, rgb) {
+      return worker.jnd(rgb ?? (await viewRgb(frame)), viewOf(frame));
+    },
+    lookahead: Math.min(MAX_LOOKAHEAD, Math.max(4, 2 * jnd.analysisStride)),
+    close: () => scaler.close(),
+  };
+}
+
+/**
+ * Where the JND of a frame comes from: the main-thread FrameAnalyser (with its memo, for
+ * benchmarks) or the analysis worker (analysis/jnd-worker-client.ts). `jnd` may use the
+ * view RGB already computed for the scene-cut check.
+ */
+export interface JndSource {
+  jnd(frame: Frame, viewRgb?: Uint8Array): Promise<FrameJnd>;
+  viewRgb(frame: Frame): Promise<Uint8Array>;
+  /** Frames the encoder may decode ahead of the one it encodes while an analysis runs. */
+  lookahead?: number;
 }
 
 /**
@@ -235,9 +296,14 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
  * their per-frame mean, so the CRF keeps setting the rate and the JND only moves bits
  * between macroblocks (the gain cancels out). In bitrate mode there is no base QP and the
  * offsets are always centred.
+ *
+ * The encoder calls `prepare` for each frame in decode order as soon as it is decoded
+ * (up to `lookahead` frames before encoding it): that is where the analysis of a due
+ * frame starts, so a worker can analyse it while x264 encodes the frames before it.
+ * Called without `prepare` (tests, wrappers), the provider prepares the frame itself.
  */
 export function jndOffsetProvider(
-  analyser: FrameAnalyser,
+  source: JndSource,
   x264: X264Settings,
   jnd: JndSettings,
   hooks: {
@@ -248,38 +314,56 @@ export function jndOffsetProvider(
   } = {},
   placement: 'absolute' | 'centred' = 'absolute',
 ): OffsetProvider {
-  let last: Float32Array | undefined;
+  let latest: Promise<Float32Array> | undefined;
   let lastRgb: Uint8Array | undefined;
   let sinceAnalysis = 0;
+  // Each prepared frame's map (a promise: its analysis may still be running), until encoded.
+  const prepared = new Map<number, Promise<Float32Array>>();
   const baseQp = x264.rateControl.mode === 'crf' && placement === 'absolute' ? x264.rateControl.crf : undefined;
-  return async ({ frame, grid, index }) => {
-    let due = !last || sinceAnalysis >= jnd.analysisStride;
+  const offsetsOf = (r: FrameJnd, grid: MacroblockGrid): Float32Array => {
+    const offsets = qpOffsetsFromJnd(r.jnd, r.view, grid, {
+      baseQp: baseQp ?? 0,
+      gain: jnd.jndGain,
+      pooling: jnd.pooling,
+      minOffset: baseQp === undefined ? -1000 : jnd.minOffset,
+      maxOffset: baseQp === undefined ? 1000 : jnd.maxOffset,
+    });
+    return baseQp === undefined ? centredAndClamped(offsets, jnd.minOffset, jnd.maxOffset) : offsets;
+  };
+  const prepare = async ({ frame, grid, index }: FrameContext): Promise<void> => {
+    let due = !latest || sinceAnalysis >= jnd.analysisStride;
+    let rgb: Uint8Array | undefined;
     if (!due && jnd.analysisStride > 1 && lastRgb) {
-      const rgb = await analyser.viewRgb(frame);
+      rgb = await source.viewRgb(frame);
       if (meanAbsDiff(rgb, lastRgb) > jnd.sceneCutThreshold) {
         due = true;
         hooks.onSceneCut?.();
       }
     }
     if (due) {
-      const r = await analyser.jnd(frame);
-      if (jnd.analysisStride > 1) lastRgb = r.rgb;
-      let offsets = qpOffsetsFromJnd(r.jnd, r.view, grid, {
-        baseQp: baseQp ?? 0,
-        gain: jnd.jndGain,
-        pooling: jnd.pooling,
-        minOffset: baseQp === undefined ? -1000 : jnd.minOffset,
-        maxOffset: baseQp === undefined ? 1000 : jnd.maxOffset,
+      if (jnd.analysisStride > 1) lastRgb = rgb ??= await source.viewRgb(frame);
+      latest = source.jnd(frame, rgb).then((r) => {
+        const offsets = offsetsOf(r, grid);
+        hooks.onMap?.({ index, grid, jnd: r, offsets });
+        return offsets;
       });
-      if (baseQp === undefined) offsets = centredAndClamped(offsets, jnd.minOffset, jnd.maxOffset);
-      last = offsets;
+      // Awaited when the frame is encoded; a failure surfaces there, not as an unhandled rejection.
+      latest.catch(() => undefined);
       sinceAnalysis = 0;
       hooks.onAnalysed?.();
-      hooks.onMap?.({ index, grid, jnd: r, offsets });
     }
     sinceAnalysis++;
-    return last!;
+    prepared.set(index, latest!);
   };
+  const provider: OffsetProvider = async (ctx) => {
+    if (!prepared.has(ctx.index)) await prepare(ctx);
+    const map = prepared.get(ctx.index)!;
+    prepared.delete(ctx.index);
+    return map;
+  };
+  provider.prepare = prepare;
+  provider.lookahead = source.lookahead ?? 0;
+  return provider;
 }
 
 function centredAndClamped(offsets: Float32Array, lo: number, hi: number): Float32Array {

@@ -130,23 +130,18 @@ export class FrameAnalyser {
 
   /** The DMV-JND map of a frame at view resolution. */
   async jnd(frame: Frame): Promise<FrameJnd> {
-    const generator = this.models.generator;
-    if (!generator) throw new Error('FrameAnalyser.jnd needs a model set loaded with the generator');
     const memoised = this.memo?.get(String(frame.pts))?.jnd;
     if (memoised) return memoised;
-    const { view, rgb, x, mergedCam } = await this.camInputs(frame);
-    const n = view.width * view.height;
-    const dims = [1, 3, view.height, view.width];
-    const g = await runSession(generator, { x: { data: x, dims }, cam: { data: mergedCam, dims: [1, 1, view.height, view.width] } }, ['e']);
-    const e = g.e.data;
-    const jnd = new Float32Array(n);
-    // e is in normalised units (x = pixel/127.5 - 1): |e| * 127.5 is in 0-255 pixel units.
-    const k = 127.5 / 3;
-    for (let i = 0; i < n; i++) jnd[i] = (Math.abs(e[i]) + Math.abs(e[n + i]) + Math.abs(e[2 * n + i])) * k;
-    const result = { view, rgb, mergedCam, jnd };
+    const cam = await this.camInputs(frame);
+    const result = await this.generatorJnd(cam);
     const entry = this.memo?.get(String(frame.pts));
     if (entry) entry.jnd = result;
     return result;
+  }
+
+  /** The DMV-JND map of an already scaled view (the analysis worker's entry point). */
+  async jndFromRgb(rgb: Uint8Array, view: ViewSize): Promise<FrameJnd> {
+    return this.generatorJnd(await this.camFromRgb(rgb, view));
   }
 
   /**
@@ -162,8 +157,13 @@ export class FrameAnalyser {
     const memoised = this.memo?.get(String(frame.pts));
     if (memoised) return memoised.cam;
     const { view } = this.viewFor(frame.width, frame.height);
+    const result = await this.camFromRgb(await this.scaler.rgb(frame, view), view);
+    this.memo?.set(String(frame.pts), { cam: result });
+    return result;
+  }
+
+  private async camFromRgb(rgb: Uint8Array, view: ViewSize): Promise<CamInputs> {
     const n = view.width * view.height;
-    const rgb = await this.scaler.rgb(frame, view);
     const x = normaliseRgb(rgb, view, this.models.jnd[0].normalisation);
     const dims = [1, 3, view.height, view.width];
     const mergedCam = new Float32Array(n);
@@ -172,9 +172,21 @@ export class FrameAnalyser {
       const cam = r.cam.data;
       for (let i = 0; i < n; i++) mergedCam[i] += cam[i] / this.models.jnd.length;
     }
-    const result = { view, rgb, x, mergedCam };
-    this.memo?.set(String(frame.pts), { cam: result });
-    return result;
+    return { view, rgb, x, mergedCam };
+  }
+
+  private async generatorJnd({ view, rgb, x, mergedCam }: CamInputs): Promise<FrameJnd> {
+    const generator = this.models.generator;
+    if (!generator) throw new Error('FrameAnalyser.jnd needs a model set loaded with the generator');
+    const n = view.width * view.height;
+    const dims = [1, 3, view.height, view.width];
+    const g = await runSession(generator, { x: { data: x, dims }, cam: { data: mergedCam, dims: [1, 1, view.height, view.width] } }, ['e']);
+    const e = g.e.data;
+    const jnd = new Float32Array(n);
+    // e is in normalised units (x = pixel/127.5 - 1): |e| * 127.5 is in 0-255 pixel units.
+    const k = 127.5 / 3;
+    for (let i = 0; i < n; i++) jnd[i] = (Math.abs(e[i]) + Math.abs(e[n + i]) + Math.abs(e[2 * n + i])) * k;
+    return { view, rgb, mergedCam, jnd };
   }
 
   /** Packed RGB of the frame's machine view. */

@@ -65,6 +65,8 @@ export interface LoadModelsOptions {
   threads?: number;
   /** Load the generator too (needed for JND analysis, not for verification). */
   generator?: boolean;
+  /** Load the held-out classifier when present (default true; JND analysis does not use it). */
+  heldout?: boolean;
   userClassifiers?: UserClassifierSpec[];
   onNote?: (line: string) => void;
 }
@@ -87,7 +89,7 @@ export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet
   const jnd: ClassifierModel[] = [];
   for (const name of JND_CLASSIFIERS) jnd.push(await cifar(name, 'jnd'));
   const heldoutPath = join(dir, `${HELDOUT_CLASSIFIER}.onnx`);
-  const heldout = existsSync(heldoutPath) ? await cifar(HELDOUT_CLASSIFIER, 'heldout') : undefined;
+  const heldout = opts.heldout !== false && existsSync(heldoutPath) ? await cifar(HELDOUT_CLASSIFIER, 'heldout') : undefined;
   const generator =
     opts.generator === false
       ? undefined

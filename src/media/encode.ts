@@ -38,8 +38,17 @@ export interface FrameContext {
   time: number;
 }
 
-/** Supplies the per-MB QP offsets of one frame (grid.count values, row-major) or null for none. */
-export type OffsetProvider = (ctx: FrameContext) => Float32Array | null | Promise<Float32Array | null>;
+/**
+ * Supplies the per-MB QP offsets of one frame (grid.count values, row-major) or null for
+ * none, called in order just before the frame is encoded. Optionally, `prepare` is called
+ * in order as soon as each frame is decoded, and the encoder keeps up to `lookahead`
+ * decoded frames queued before encoding them, so a provider can start slow work (the JND
+ * analysis on a worker) while x264 encodes the frames before it.
+ */
+export type OffsetProvider = ((ctx: FrameContext) => Float32Array | null | Promise<Float32Array | null>) & {
+  prepare?: (ctx: FrameContext) => void | Promise<void>;
+  lookahead?: number;
+};
 
 export interface EncodeProgress {
   frames: number;
@@ -86,6 +95,9 @@ export interface EncodeVideoResult {
   settings: X264Settings;
 }
 
+/** Most decoded frames an offset provider may ask the encoder to hold (memory bound). */
+export const MAX_LOOKAHEAD = 16;
+
 /** MP4 holds these audio codecs as-is. */
 const MP4_AUDIO = new Set<number>([
   AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3,
@@ -104,6 +116,9 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
           const map = opts.offsets ? await opts.offsets(ctx) : null;
           return map ? map.map((v) => v + qpShift) : new Float32Array(ctx.grid.count).fill(qpShift);
         };
+  const prepare = opts.offsets?.prepare;
+  // Bounded: at most this many decoded frames wait for the encoder.
+  const lookahead = prepare ? Math.max(0, Math.min(MAX_LOOKAHEAD, Math.floor(opts.offsets?.lookahead ?? 0))) : 0;
   const out = beginAtomicOutput(opts.output);
   const t0 = performance.now();
   const input = await openInput(opts.input).catch((err) => {
@@ -152,34 +167,17 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       }
     };
 
-    for await (const decoded of decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal })) {
-      const { frame } = decoded;
+    // Frames decoded but not yet encoded (at most `lookahead`; freed on any error).
+    const queue: FrameContext[] = [];
+    const encodeNext = async (): Promise<void> => {
+      const ctx = queue.shift()!;
+      const { frame } = ctx;
       try {
-        interlacedInput ||= decoded.interlaced;
-        if (!grid) {
-          grid = macroblockGrid(frame.width, frame.height);
-          firstPts = frame.pts;
-          timeBase = { num: frame.timeBase.num, den: frame.timeBase.den };
-        } else if (frame.width !== grid!.width || frame.height !== grid!.height) {
-          throw new DmvjndError(
-            'encode', label,
-            `the frame size changes mid-stream (${grid!.width}x${grid!.height} to ${frame.width}x${frame.height}), which this encoder does not support`,
-          );
-        }
-        // Unknown durations would make the muxer give the last frame one tick.
-        if (frame.duration <= 0n) frame.duration = nominalFrameDuration(video, frame.timeBase);
-        if (lastPts !== undefined && frame.pts <= lastPts) {
-          frame.pts = lastPts + 1n;
-          timestampsRepaired++;
-        }
-        lastPts = frame.pts;
-        endPts = frame.pts + (frame.duration > 0n ? frame.duration : 0n);
-
         if (offsetsOf) {
           const tOff = performance.now();
-          const map = await offsetsOf({ index: decoded.index, frame, grid: grid!, time: toSeconds(frame.pts, timeBase) });
+          const map = await offsetsOf(ctx);
           if (map) {
-            const roi = roiSideData(map, grid!);
+            const roi = roiSideData(map, ctx.grid);
             frame.newSideData(AV_FRAME_DATA_REGIONS_OF_INTEREST, roi.length).set(roi);
           }
           offsetsMs += performance.now() - tOff;
@@ -193,7 +191,50 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       }
       frames++;
       opts.onProgress?.({ frames, totalFrames, elapsedMs: performance.now() - t0 });
-      if (opts.maxFrames !== undefined && frames >= opts.maxFrames) break;
+    };
+    let decodedFrames = 0;
+    try {
+      for await (const decoded of decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal })) {
+        const { frame } = decoded;
+        let queued = false;
+        try {
+          interlacedInput ||= decoded.interlaced;
+          if (!grid) {
+            grid = macroblockGrid(frame.width, frame.height);
+            firstPts = frame.pts;
+            timeBase = { num: frame.timeBase.num, den: frame.timeBase.den };
+          } else if (frame.width !== grid!.width || frame.height !== grid!.height) {
+            throw new DmvjndError(
+              'encode', label,
+              `the frame size changes mid-stream (${grid!.width}x${grid!.height} to ${frame.width}x${frame.height}), which this encoder does not support`,
+            );
+          }
+          // Unknown durations would make the muxer give the last frame one tick.
+          if (frame.duration <= 0n) frame.duration = nominalFrameDuration(video, frame.timeBase);
+          if (lastPts !== undefined && frame.pts <= lastPts) {
+            frame.pts = lastPts + 1n;
+            timestampsRepaired++;
+          }
+          lastPts = frame.pts;
+          endPts = frame.pts + (frame.duration > 0n ? frame.duration : 0n);
+          const ctx: FrameContext = { index: decoded.index, frame, grid: grid!, time: toSeconds(frame.pts, timeBase) };
+          if (prepare) {
+            const tOff = performance.now();
+            await prepare(ctx);
+            offsetsMs += performance.now() - tOff;
+          }
+          queue.push(ctx);
+          queued = true;
+        } finally {
+          if (!queued) frame.free();
+        }
+        while (queue.length > lookahead) await encodeNext();
+        decodedFrames++;
+        if (opts.maxFrames !== undefined && decodedFrames >= opts.maxFrames) break;
+      }
+      while (queue.length > 0) await encodeNext();
+    } finally {
+      for (const ctx of queue.splice(0)) ctx.frame.free();
     }
     if (!grid) throw new DmvjndError('decode', label, 'no video frame could be decoded');
     const tEnc = performance.now();

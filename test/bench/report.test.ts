@@ -23,7 +23,7 @@ function pt(clip: string, method: string, crf: number, kbps: number, rc: number,
       decisions: { global: { all: 40, confident: 20 }, regional: { all: 800, confident: 300 } },
     },
     encode_fps: 50, analysis_fps: method === 'x264' ? null : 20,
-    timings_ms: { decode: 1, analysis: 1, encode: 1, verify: 1, total: 4 },
+    timings_ms: { decode: 1, analysis: 1, analysis_wait: 1, encode: 1, verify: 1, total: 4 },
   };
 }
 

@@ -4,12 +4,15 @@ import type { FrameAnalyser, FrameJnd } from '../../src/analysis/analyser.ts';
 import { qpOffsetsFromJnd } from '../../src/jnd/qp-mapping.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import { DEFAULT_X264 } from '../../src/media/x264-settings.ts';
-import { DEFAULT_JND, jndOffsetProvider } from '../../src/pipeline.ts';
+import { DEFAULT_JND, jndOffsetProvider, type JndSource } from '../../src/pipeline.ts';
 
 // A 64x32 frame (4x2 macroblocks) seen through a 64x32 view whose JND grows to the right.
 const view = { width: 64, height: 32 };
 const jnd = new Float32Array(view.width * view.height).map((_, i) => 4 + (i % view.width));
-const stub = { jnd: async (): Promise<FrameJnd> => ({ view, rgb: new Uint8Array(0), mergedCam: new Float32Array(0), jnd }) } as unknown as FrameAnalyser;
+const stub: JndSource = {
+  jnd: async (): Promise<FrameJnd> => ({ view, rgb: new Uint8Array(0), mergedCam: new Float32Array(0), jnd }),
+  viewRgb: async () => new Uint8Array(48),
+};
 const grid = macroblockGrid(64, 32);
 const ctx = { frame: { width: 64, height: 32 } as Frame, grid, index: 0, time: 0 };
 const x264 = { ...DEFAULT_X264, rateControl: { mode: 'crf' as const, crf: 23 } };
@@ -70,5 +73,60 @@ describe('jndOffsetProvider analysis stride and scene cuts', () => {
     const provider = jndOffsetProvider(analyserFor(calls), x264, { ...DEFAULT_JND, analysisStride: 1 });
     for (const [index, frame] of framesOf(4).entries()) await provider({ frame, grid, index, time: 0 });
     expect(calls).to.deep.equal([0, 1, 2, 3]);
+  });
+});
+
+describe('jndOffsetProvider decode-ahead (prepare, then offsets)', () => {
+  const framesOf = (n: number) => Array.from({ length: n }, (_, i) => ({ width: 64, height: 32, pts: BigInt(i) }) as unknown as Frame);
+
+  it('starts each due analysis when the frame is prepared and gives the same maps as in line', async () => {
+    const started: number[] = [];
+    const release: Array<() => void> = [];
+    // An analysis that only finishes when the test says so (a worker still busy).
+    const slow: JndSource = {
+      jnd: (f: Frame) => {
+        const i = Number(f.pts);
+        started.push(i);
+        return new Promise((resolve) => release.push(() => resolve({ view, rgb: new Uint8Array(48), mergedCam: new Float32Array(0), jnd: jnd.map((v) => v + i) })));
+      },
+      viewRgb: async () => new Uint8Array(48),
+      lookahead: 6,
+    };
+    const settings = { ...DEFAULT_JND, analysisStride: 3 };
+    const ahead = jndOffsetProvider(slow, x264, settings);
+    expect(ahead.lookahead).to.equal(6);
+    const frames = framesOf(7);
+    for (const [index, frame] of frames.entries()) await ahead.prepare!({ frame, grid, index, time: 0 });
+    expect(started).to.deep.equal([0, 3, 6]); // all three started before any frame is encoded
+    let settled = false;
+    const first = Promise.resolve(ahead({ frame: frames[0], grid, index: 0, time: 0 })).then((m) => ((settled = true), m));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(settled).to.equal(false); // the encoder waits for the analysis of its frame
+    for (const r of release) r();
+    const maps = [await first];
+    for (let i = 1; i < frames.length; i++) maps.push((await ahead({ frame: frames[i], grid, index: i, time: 0 }))!);
+
+    const calls: number[] = [];
+    const inline = jndOffsetProvider(
+      { jnd: async (f: Frame) => (calls.push(Number(f.pts)), { view, rgb: new Uint8Array(48), mergedCam: new Float32Array(0), jnd: jnd.map((v) => v + Number(f.pts)) }), viewRgb: async () => new Uint8Array(48) },
+      x264,
+      settings,
+    );
+    for (const [index, frame] of frames.entries()) {
+      const m = (await inline({ frame, grid, index, time: 0 }))!;
+      expect(Array.from(m), `frame ${index}`).to.deep.equal(Array.from(maps[index]!));
+    }
+    expect(calls).to.deep.equal([0, 3, 6]);
+  });
+
+  it('a failed analysis surfaces when its frame is encoded, not as an unhandled rejection', async () => {
+    const failing: JndSource = { jnd: async () => Promise.reject(new Error('model blew up')), viewRgb: async () => new Uint8Array(48), lookahead: 4 };
+    const p = jndOffsetProvider(failing, x264, { ...DEFAULT_JND, analysisStride: 2 });
+    const frames = framesOf(3);
+    for (const [index, frame] of frames.entries()) await p.prepare!({ frame, grid, index, time: 0 });
+    await new Promise((r) => setTimeout(r, 10)); // an unhandled rejection would fail the run here
+    let error: unknown;
+    await Promise.resolve(p({ frame: frames[0], grid, index: 0, time: 0 })).catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/model blew up/);
   });
 });

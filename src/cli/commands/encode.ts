@@ -23,6 +23,7 @@ export const encodeCommand = {
       .option('verify', { type: 'boolean', default: false, describe: 'Decode the result and report RCA and PSNR against the input' })
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
       .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
+      .option('analysis-thread', { type: 'string', group: 'JND:', choices: ['worker', 'main'], default: 'worker', describe: 'Run the JND analysis on a worker thread beside decoding and x264 (worker), or in line (main: slower, for comparison)' })
       .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'JND-guided encode at CRF 23, then check the classifiers still agree')
       .example('$0 encode clip.mp4 --jnd-gain 0.15 --analysis-stride 4', 'Finer JND steps (fewer bits saved, fewer decisions flip), analyse every 4th frame')
       .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
@@ -44,6 +45,7 @@ export const encodeCommand = {
         modelsDir: String(a.models),
         verify: Boolean(a.verify),
         maxFrames: a.frames === undefined ? undefined : Number(a.frames),
+        analysisThread: a['analysis-thread'] === 'main' ? 'main' : 'worker',
         tau: Number(a.tau),
         userClassifiers: userClassifiersFromArgs(a as never),
         onProgress: (stage, frames, total) => (stage === 'encode' ? enc : ver).update(frames, total),
@@ -70,7 +72,7 @@ export function describeReport(r: EncodeReport): string {
     `wrote ${r.output}`,
     `  ${r.frames} frames, ${fmt(r.duration, 3)} s, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s, audio: ${r.audio}`,
     `  offsets: ${r.settings.offsets}${r.settings.offsets.startsWith('jnd') ? ` (view ${r.settings.jnd.view} px${r.settings.offsets === 'jnd' ? `, gain ${r.settings.jnd.jndGain}` : ''}, analysis stride ${r.settings.jnd.analysisStride}: ${r.analysed_frames} frames analysed, ${r.scene_cuts} scene cuts)` : ''}`,
-    `  time: total ${fmt(r.timings_ms.total / 1000, 2)} s (analysis ${fmt(r.timings_ms.analysis / 1000, 2)} s, x264 ${fmt(r.timings_ms.encode / 1000, 2)} s, verify ${fmt(r.timings_ms.verify / 1000, 2)} s) on ${r.settings.provider}`,
+    `  time: total ${fmt(r.timings_ms.total / 1000, 2)} s (analysis ${fmt(r.timings_ms.analysis / 1000, 2)} s, encoder waited ${fmt(r.timings_ms.analysis_wait / 1000, 2)} s for it, x264 ${fmt(r.timings_ms.encode / 1000, 2)} s, verify ${fmt(r.timings_ms.verify / 1000, 2)} s) on ${r.settings.provider}`,
   ];
   if (r.rca) {
     lines.push(

@@ -1,0 +1,115 @@
+/**
+ * The JND analysis on a worker thread: the main thread scales each frame to the machine
+ * view (cheap, native) and posts the view; the worker runs the four classifiers' CAMs and
+ * the generator (jnd-worker.ts). Together with the encoder's decode-ahead queue
+ * (media/encode.ts, OffsetProvider.prepare) this lets analysis run while x264 encodes the
+ * frames before it, instead of stalling the encoder (onnxruntime-node's run blocks the
+ * calling thread).
+ */
+import { Worker } from 'node:worker_threads';
+import { DmvjndError } from '../errors.ts';
+import type { Provider } from '../inference/onnx.ts';
+import type { FrameJnd } from './analyser.ts';
+import type { ViewSize } from './machine-view.ts';
+import type { JndWorkerInit, JndWorkerReply, WorkerError } from './jnd-worker.ts';
+
+/** Runs the worker module: TypeScript sources (tsx) or the compiled JavaScript (dist/). */
+function spawn(init: JndWorkerInit): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './jnd-worker.ts' : './jnd-worker.js', import.meta.url).href;
+  if (!fromSource) return new Worker(new URL(entry), { workerData: init });
+  // tsx's loader is registered per thread: register it in the worker before the import
+  // (resolved from here: the worker's eval code resolves packages from the working directory).
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+function toError(e: WorkerError): DmvjndError {
+  return new DmvjndError(e.stage, e.file, e.reason);
+}
+
+export class WorkerJndAnalyser {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: { jnd: Float32Array; mergedCam: Float32Array }) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private closed = false;
+  /** Milliseconds the worker spent analysing so far (its busy time, not the encoder's wait). */
+  busyMs = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    /** Where the models actually run, and from which folder. */
+    readonly provider: 'cpu' | 'cuda',
+    readonly modelsDir: string,
+  ) {
+    worker.on('message', (m: JndWorkerReply) => {
+      if (m.id < 0) return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if ('error' in m) p.reject(toError(m.error));
+      else if ('jnd' in m) {
+        this.busyMs += m.ms;
+        p.resolve(m);
+      }
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', (err) => fail(new DmvjndError('analyse', undefined, `the analysis worker failed (${err.message})`, { cause: err })));
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new DmvjndError('analyse', undefined, `the analysis worker exited unexpectedly (code ${code})`));
+    });
+  }
+
+  /** Start a worker and load the generator and the four JND classifiers in it. */
+  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; view: number; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
+    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, view: opts.view });
+    const ready = await new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
+      const onMessage = (m: JndWorkerReply) => {
+        if (m.id !== -1) return;
+        if ('note' in m) opts.onNote?.(m.note);
+        else if ('error' in m) done(() => reject(toError(m.error)));
+        else if ('ready' in m) done(() => resolve(m.ready));
+      };
+      const onError = (err: Error) => done(() => reject(new DmvjndError('load model', opts.modelsDir, `the analysis worker failed to start (${err.message})`, { cause: err })));
+      const onExit = (code: number) => done(() => reject(new DmvjndError('load model', opts.modelsDir, `the analysis worker exited while loading the models (code ${code})`)));
+      const done = (settle: () => void) => {
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        settle();
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    });
+    return new WorkerJndAnalyser(worker, ready.provider, ready.dir);
+  }
+
+  /** The JND of one machine view (the RGB is copied to the worker; the caller keeps it). */
+  jnd(rgb: Uint8Array, view: ViewSize): Promise<FrameJnd> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<{ jnd: Float32Array; mergedCam: Float32Array }>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, rgb, view });
+    }).then((r) => ({ view, rgb, mergedCam: r.mergedCam, jnd: r.jnd }));
+  }
+
+  /** Release the models and stop the worker (pending requests are rejected). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.worker.postMessage({ close: true });
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    // The worker exits once its port closes; do not wait on a stuck model.
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+    for (const p of this.pending.values()) p.reject(new DmvjndError('analyse', undefined, 'the analysis worker was closed'));
+    this.pending.clear();
+  }
+}
