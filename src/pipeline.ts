@@ -146,10 +146,13 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const needGenerator = (jndSource && !inWorker) || custom?.needs === 'generator';
   const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
   const provider = opts.provider ?? 'auto';
-  const worker = inWorker
-    ? await WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, view: jnd.view, onNote: opts.onNote })
+  // The worker loads its models while this thread loads the verification classifiers.
+  const workerStart = inWorker
+    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, view: jnd.view, onNote: opts.onNote })
     : undefined;
+  workerStart?.catch(() => undefined); // awaited below
   let models: ModelSet | undefined;
+  let worker: WorkerJndAnalyser | undefined;
   try {
     models =
       opts.models ??
@@ -163,8 +166,10 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             onNote: opts.onNote,
           })
         : undefined);
+    worker = await workerStart;
   } catch (err) {
-    await worker?.close();
+    await (await workerStart?.catch(() => undefined))?.close();
+    if (!opts.models) await models?.release();
     throw err;
   }
   const inputLabel = typeof opts.input === 'string' ? opts.input : JSON.stringify(opts.input);
