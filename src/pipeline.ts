@@ -114,8 +114,12 @@ export interface EncodeReport {
   frames: number;
   width: number;
   height: number;
+  /** The whole file (video, audio, container). */
   bytes: number;
   bitrate_kbps: number;
+  /** The H.264 stream alone: what rate comparisons (bench, search) use. */
+  video_bytes: number;
+  video_bitrate_kbps: number;
   duration: number;
   psnr_y_db: number | null;
   rca: VerifyReport['rca'] | null;
@@ -226,6 +230,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       height: result.height,
       bytes: result.bytes,
       bitrate_kbps: result.bitrateKbps,
+      video_bytes: result.videoBytes,
+      video_bitrate_kbps: result.videoBitrateKbps,
       duration: result.duration,
       psnr_y_db: verified ? verified.psnr_y_db : null,
       rca: verified ? verified.rca : null,

@@ -103,7 +103,7 @@ export function clipChartSpec(result: BenchResult, clip: string): TopLevelSpec {
         mark: { type: 'line' as const, point: { filled: true, size: 36 }, strokeWidth: 2 },
         transform: [{ filter: `datum.${field} !== null` }],
         encoding: {
-          x: { field: 'kbps', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'bitrate (kbit/s, log scale)' },
+          x: { field: 'kbps', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'video bitrate (kbit/s, log scale)' },
           y: { field, type: 'quantitative' as const, scale: { zero: false }, title: 'RCA', axis: { format: '.1%' } },
           color: { field: 'method', type: 'nominal' as const, scale: { domain: methods, range: methodColours(methods) }, title: 'method' },
           // x264-noaq coincides with x264 under today's settings: dashed, so both stay visible.
@@ -198,7 +198,7 @@ export function pointsCsv(points: BenchPoint[]): string {
   const cls = [...classifiers].sort();
   const usr = [...users].sort();
   const header = [
-    'clip', 'method', 'crf', 'reference', 'frames', 'width', 'height', 'bytes', 'bitrate_kbps', 'bpp', 'psnr_y_db',
+    'clip', 'method', 'crf', 'reference', 'frames', 'width', 'height', 'bytes', 'video_bytes', 'bitrate_kbps', 'bpp', 'psnr_y_db',
     'rca_regional_confident', 'rca_regional_all', 'rca_global_confident', 'rca_global_all',
     'heldout_regional_confident', 'heldout_regional_all', 'heldout_global_confident', 'heldout_global_all',
     ...cls.flatMap((c) => [`${c}_regional_confident`, `${c}_regional_all`, `${c}_global_confident`, `${c}_global_all`]),
@@ -210,7 +210,7 @@ export function pointsCsv(points: BenchPoint[]): string {
     const pc = p.rca.per_classifier;
     lines.push(
       [
-        p.clip, p.method, p.crf, p.reference, p.frames, p.width, p.height, p.bytes, p.bitrate_kbps, p.bpp, p.psnr_y_db,
+        p.clip, p.method, p.crf, p.reference, p.frames, p.width, p.height, p.bytes, p.video_bytes, p.bitrate_kbps, p.bpp, p.psnr_y_db,
         p.rca.regional.confident, p.rca.regional.all, p.rca.global.confident, p.rca.global.all,
         p.rca.heldout.regional.confident, p.rca.heldout.regional.all, p.rca.heldout.global.confident, p.rca.heldout.global.all,
         ...cls.flatMap((c) => [pc.regional.confident[c], pc.regional.all[c], pc.global.confident[c], pc.global.all[c]]),
@@ -254,6 +254,7 @@ export function summaryMarkdown(r: BenchResult): string {
       `view ${s.jnd.view} px, pooling ${typeof s.jnd.pooling === 'object' ? `p${s.jnd.pooling.percentile}` : s.jnd.pooling}, analysis stride ${s.jnd.analysisStride}, offsets clamped to [${s.jnd.minOffset}, ${s.jnd.maxOffset}]; ` +
       `RCA against the original, tau ${s.tau}; models \`${displayPath(s.models)}\` (${s.provider}).`,
     '',
+    'Bitrate: the H.264 stream alone (any audio and the MP4 container are left out). ' +
     `BD-rate: Bjontegaard delta rate against \`${s.anchor}\` at equal RCA (PCHIP of log-rate over RCA on curves made monotone, over the overlapping RCA range); negative = fewer bits for the same classifier agreement. ` +
       `Knee: the lowest bitrate from which confident regional RCA stays >= ${frac(s.knee.regional_confident, 0)} (all decisions: >= the noise floor, plain x264 at CRF ${s.reference_crf}, minus ${(100 * s.knee.regional_all_margin).toFixed(0)} pt); knee saving = 1 - knee / knee of x264.`,
     '',

@@ -194,7 +194,9 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
         if (file) writeCache(file, entry);
       }
       rca.push(rcaOfKind(entry.point, kind));
-      bytes += entry.point.bytes;
+      // Video bytes (segments carry no audio; entries cached before video_bytes existed hold
+      // the file's bytes, i.e. video plus the small MP4 container).
+      bytes += entry.point.video_bytes ?? entry.point.bytes;
       seconds += entry.duration;
     }
     const present = rca.filter((v): v is number => v !== null);

@@ -84,8 +84,12 @@ export interface EncodeVideoResult {
   height: number;
   /** Seconds, from first frame pts to last frame pts + its duration. */
   duration: number;
+  /** The whole file: video, audio and MP4 container. */
   bytes: number;
   bitrateKbps: number;
+  /** The H.264 stream alone (sum of its packets): what rate comparisons use. */
+  videoBytes: number;
+  videoBitrateKbps: number;
   audio: AudioHandling;
   /** The source had interlaced frames; they were coded as progressive frames. */
   interlacedInput: boolean;
@@ -154,9 +158,11 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     let endPts = 0n;
     let offsetsMs = 0;
     let encodeMs = 0;
+    let videoBytes = 0;
 
     const writeVideoPackets = async (packets: Packet[]): Promise<void> => {
       for (const p of packets) {
+        videoBytes += p.size;
         try {
           stage = 'write output';
           await muxer.writePacket(p, videoOut);
@@ -255,6 +261,8 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       duration,
       bytes,
       bitrateKbps: duration > 0 ? (bytes * 8) / duration / 1000 : 0,
+      videoBytes,
+      videoBitrateKbps: duration > 0 ? (videoBytes * 8) / duration / 1000 : 0,
       audio: audio.handling,
       interlacedInput,
       timestampsRepaired,

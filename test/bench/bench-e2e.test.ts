@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { SAMPLE_CLIPS } from '../../src/media/sample-clip.ts';
@@ -33,7 +33,9 @@ describe('bench and search end to end (CLI, needs the ONNX models)', function ()
     expect(points.map((p) => `${p.method}@${p.crf}`).slice(1)).to.deep.equal(['x264@28', 'x264@40', 'cam-roi@28', 'cam-roi@40', 'random@28', 'random@40']);
     for (const p of points) {
       expect(p.bitrate_kbps).to.be.greaterThan(0);
-      expect(p.bpp).to.be.closeTo((p.bytes * 8) / (p.frames * 320 * 240), 1e-12);
+      // Rates are the H.264 stream's: the file adds the MP4 container (and any audio).
+      expect(p.video_bytes).to.be.greaterThan(0).and.lessThan(p.bytes);
+      expect(p.bpp).to.be.closeTo((p.video_bytes * 8) / (p.frames * 320 * 240), 1e-12);
       expect(p.rca.regional.all).to.be.within(0, 1);
       expect(p.rca.per_classifier.regional.all).to.have.keys(['alexnet', 'vgg', 'resnet', 'densenet']);
       expect(p.rca.heldout.name).to.equal('mobilenet');
@@ -81,6 +83,20 @@ describe('bench and search end to end (CLI, needs the ONNX models)', function ()
     expect(again.code, again.stderr).to.equal(0);
     const cachedFlags = again.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'point').map((e) => e.cached);
     expect(cachedFlags).to.deep.equal(Array(7).fill(true));
+
+    // Points cached before video bytes were measured: re-encoded without verification and
+    // completed only when the file comes out the same size; a point whose size differs is
+    // measured afresh.
+    const stored = JSON.parse(readFileSync(cache, 'utf8'));
+    const keys = Object.keys(stored.points);
+    for (const k of keys) delete stored.points[k].video_bytes;
+    stored.points[keys[1]].bytes += 1;
+    writeFileSync(cache, JSON.stringify(stored));
+    const upgraded = await runCli(args);
+    expect(upgraded.code, upgraded.stderr).to.equal(0);
+    const pts = upgraded.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'point');
+    expect(pts.map((e) => e.cached)).to.deep.equal([true, false, true, true, true, true, true]);
+    for (const [i, e] of pts.entries()) expect(e.point.video_bytes, `point ${i}`).to.equal(points[i].video_bytes);
   });
 
   it('search --json finds the highest CRF meeting the target for x264 and a gain, and encodes the winner', async function () {

@@ -12,7 +12,7 @@ import { tempDir } from '../helpers/env.ts';
 function pt(clip: string, method: string, crf: number, kbps: number, rc: number, ra: number, gc = rc, reference = false): BenchPoint {
   const f = (all: number, confident: number) => ({ all, confident });
   return {
-    clip, method, crf, reference, frames: 10, width: 320, height: 240, bytes: Math.round((kbps * 1000 * 0.4) / 8), bitrate_kbps: kbps, bpp: 0.1, psnr_y_db: 40,
+    clip, method, crf, reference, frames: 10, width: 320, height: 240, bytes: Math.round((kbps * 1000 * 0.4) / 8) + 2000, video_bytes: Math.round((kbps * 1000 * 0.4) / 8), bitrate_kbps: kbps, bpp: 0.1, psnr_y_db: 40,
     rca: {
       tau: 0.5,
       global: f(gc, gc),

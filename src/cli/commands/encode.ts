@@ -70,7 +70,7 @@ export const encodeCommand = {
 export function describeReport(r: EncodeReport): string {
   const lines = [
     `wrote ${r.output}`,
-    `  ${r.frames} frames, ${fmt(r.duration, 3)} s, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s, audio: ${r.audio}`,
+    `  ${r.frames} frames, ${fmt(r.duration, 3)} s, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s (video ${r.video_bytes} bytes, ${fmt(r.video_bitrate_kbps)} kbit/s), audio: ${r.audio}`,
     `  offsets: ${r.settings.offsets}${r.settings.offsets.startsWith('jnd') ? ` (view ${r.settings.jnd.view} px${r.settings.offsets === 'jnd' ? `, gain ${r.settings.jnd.jndGain}` : ''}, analysis stride ${r.settings.jnd.analysisStride}: ${r.analysed_frames} frames analysed, ${r.scene_cuts} scene cuts)` : ''}`,
     `  time: total ${fmt(r.timings_ms.total / 1000, 2)} s (analysis ${fmt(r.timings_ms.analysis / 1000, 2)} s, encoder waited ${fmt(r.timings_ms.analysis_wait / 1000, 2)} s for it, x264 ${fmt(r.timings_ms.encode / 1000, 2)} s, verify ${fmt(r.timings_ms.verify / 1000, 2)} s) on ${r.settings.provider}`,
   ];
