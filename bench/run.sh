@@ -11,9 +11,10 @@
 # same. DMVJND_BENCH_FRESH=1 deletes the cache first.
 #
 # Knobs (environment): DMVJND_BENCH_FRAMES (first N frames per clip, default 30),
-# DMVJND_BENCH_CRFS (default 6,12,18,23,28,33,37,41,45,51,57,63: denser where the curves bend,
-# NOTES.md; 6 and 12 for the all-decision knees of the absolute-rule methods on noisy clips;
-# 57 and 63 are CRF 51 plus 6 / 12 QP on every macroblock, for curves that keep 99% at CRF 51), DMVJND_BENCH_METHODS (default: all baselines and dmv-jnd at gains 0.15, 0.25 (the default), 0.5, and dmv-jnd-centred),
+# DMVJND_BENCH_CRFS (default 1,6,12,18,23,28,33,37,41,45,51,57,63,69: denser where the curves bend,
+# NOTES.md; 1, 6 and 12 for the all-decision knees of the absolute-rule methods on noisy
+# clips; 57, 63 and 69 are CRF 51 plus 6 / 12 / 18 QP on every macroblock, for curves that
+# keep 99% at CRF 51), DMVJND_BENCH_METHODS (default: all baselines and dmv-jnd at gains 0.15, 0.25 (the default), 0.5, and dmv-jnd-centred),
 # DMVJND_BENCH_CLIPS (a grep -E pattern on file names), DMVJND_BENCH_OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ fi
 OUT="${DMVJND_BENCH_OUT:-bench/results/rate-rca}"
 CACHE="${DMVJND_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dmvjnd/bench-cache.json}"
 FRAMES="${DMVJND_BENCH_FRAMES:-30}"
-CRFS="${DMVJND_BENCH_CRFS:-6,12,18,23,28,33,37,41,45,51,57,63}"
+CRFS="${DMVJND_BENCH_CRFS:-1,6,12,18,23,28,33,37,41,45,51,57,63,69}"
 METHODS="${DMVJND_BENCH_METHODS:-x264,x264-noaq,cam-roi,hvs-jnd,random,dmv-jnd@0.15,dmv-jnd@0.25,dmv-jnd@0.5,dmv-jnd-centred}"
 PATTERN="${DMVJND_BENCH_CLIPS:-.}"
 

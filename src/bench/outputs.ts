@@ -258,13 +258,13 @@ export function summaryMarkdown(r: BenchResult): string {
     `BD-rate: Bjontegaard delta rate against \`${s.anchor}\` at equal RCA (PCHIP of log-rate over RCA on curves made monotone, over the overlapping RCA range); negative = fewer bits for the same classifier agreement. ` +
       `Knee: the lowest bitrate from which confident regional RCA stays >= ${frac(s.knee.regional_confident, 0)} (all decisions: >= the noise floor, plain x264 at CRF ${s.reference_crf}, minus ${(100 * s.knee.regional_all_margin).toFixed(0)} pt); knee saving = 1 - knee / knee of x264.`,
     '',
-    `## Mean over clips`,
+    `## Mean (and median) over clips`,
     '',
-    '| method | BD-rate regional conf. (headline) | BD-rate global conf. | BD-rate regional all | knee saving conf. | knee saving all | clips with a BD-rate (reg. conf / glob. conf / reg. all) |',
-    '|---|---|---|---|---|---|---|',
+    '| method | BD-rate regional conf. (headline) | BD-rate global conf. | BD-rate regional all | median BD-rate regional conf. / all | knee saving conf. | knee saving all | clips with a BD-rate (reg. conf / glob. conf / reg. all) |',
+    '|---|---|---|---|---|---|---|---|',
     ...r.summary.map(
       (m) =>
-        `| ${m.method} | ${pctText(m.bd_rate_mean.regional_confident)} | ${pctText(m.bd_rate_mean.global_confident)} | ${pctText(m.bd_rate_mean.regional_all)} | ${frac(m.knee_saving_mean.regional_confident, 1)} | ${frac(m.knee_saving_mean.regional_all, 1)} | ${m.bd_rate_clips.regional_confident} / ${m.bd_rate_clips.global_confident} / ${m.bd_rate_clips.regional_all} |`,
+        `| ${m.method} | ${pctText(m.bd_rate_mean.regional_confident)} | ${pctText(m.bd_rate_mean.global_confident)} | ${pctText(m.bd_rate_mean.regional_all)} | ${pctText(m.bd_rate_median.regional_confident)} / ${pctText(m.bd_rate_median.regional_all)} | ${frac(m.knee_saving_mean.regional_confident, 1)} | ${frac(m.knee_saving_mean.regional_all, 1)} | ${m.bd_rate_clips.regional_confident} / ${m.bd_rate_clips.global_confident} / ${m.bd_rate_clips.regional_all} |`,
     ),
     '',
     '## BD-rate at equal confident regional RCA, per clip',

@@ -32,11 +32,12 @@ import { ANCHOR_METHOD, parseMethod, type BenchMethod } from './methods.ts';
 export const BENCH_CACHE_VERSION = 1;
 /**
  * Default CRF grid: denser where the curves bend (CRF 33-51 at the 128 px view), from below
- * the noise floor (6, 12: the absolute-rule methods' all-decision knees on noisy clips) to
- * beyond x264's 51 (57, 63: CRF 51 plus 6 / 12 QP on every macroblock), because some curves
- * keep 99% confident regional RCA at CRF 51 (bench/results/rate-rca).
+ * the noise floor (1, 6, 12: the absolute-rule methods cap each macroblock at CRF + 12, so
+ * their all-decision knees on noisy clips lie at low CRFs) to beyond x264's 51 (57, 63, 69:
+ * CRF 51 plus 6 / 12 / 18 QP on every macroblock), because some curves keep 99% confident
+ * regional RCA at CRF 51 (bench/results/rate-rca).
  */
-export const DEFAULT_CRFS = [6, 12, 18, 23, 28, 33, 37, 41, 45, 51, 57, 63];
+export const DEFAULT_CRFS = [1, 6, 12, 18, 23, 28, 33, 37, 41, 45, 51, 57, 63, 69];
 /** Plain x264 at this CRF is the near-lossless reference (noise floor of all-decision RCA). */
 export const REFERENCE_CRF = 12;
 /** Knee threshold for confident regional RCA. */
@@ -118,6 +119,8 @@ export interface MethodSummary {
   describe: string;
   /** Mean BD-rate over the clips that have one (percent). */
   bd_rate_mean: Record<RcaKind, number | null>;
+  /** Median over the same clips: one clip's outlier (a curve with few points) moves the mean, not this. */
+  bd_rate_median: Record<RcaKind, number | null>;
   /** How many clips entered each mean. */
   bd_rate_clips: Record<RcaKind, number>;
   knee_saving_mean: { regional_confident: number | null; regional_all: number | null };
@@ -392,16 +395,19 @@ export function analyseBench(input: {
   const summary: MethodSummary[] = methods.map((m) => {
     const rows = perClip.filter((r) => r.method === m.name);
     const bdMean = {} as Record<RcaKind, number | null>;
+    const bdMedian = {} as Record<RcaKind, number | null>;
     const bdClips = {} as Record<RcaKind, number>;
     for (const kind of RCA_KINDS) {
       const values = rows.map((r) => r.bd_rate[kind]).filter((v): v is number => v !== null);
       bdMean[kind] = mean(values);
+      bdMedian[kind] = median(values);
       bdClips[kind] = values.length;
     }
     return {
       method: m.name,
       describe: m.describe,
       bd_rate_mean: bdMean,
+      bd_rate_median: bdMedian,
       bd_rate_clips: bdClips,
       knee_saving_mean: {
         regional_confident: mean(rows.map((r) => r.knee_saving.regional_confident).filter((v): v is number => v !== null)),
@@ -496,6 +502,13 @@ export function kneeSpans(curve: BenchPoint[], floor: number | null): ClipMethod
 
 function saving(k: KneePoint | null, anchor: KneePoint | null): number | null {
   return k && anchor && anchor.kbps > 0 ? 1 - k.kbps / anchor.kbps : null;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function mean(values: number[]): number | null {

@@ -69,7 +69,7 @@ describe('bench and search end to end (CLI, needs the ONNX models)', function ()
     const csv = readFileSync(join(out, 'points.csv'), 'utf8').trim().split('\n');
     expect(csv).to.have.length(8);
     expect(csv[0]).to.match(/^clip,method,crf,reference,frames,/);
-    expect(readFileSync(join(out, 'summary.md'), 'utf8')).to.match(/## Mean over clips[\s\S]*\| cam-roi \|/);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).to.match(/## Mean \(and median\) over clips[\s\S]*\| cam-roi \|/);
     const plot = json.files.find((f: string) => f.startsWith('plots/lavfi') && f.endsWith('.svg'));
     const svg = readFileSync(join(out, plot), 'utf8');
     expect(svg.startsWith('<svg')).to.equal(true);

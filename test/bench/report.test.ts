@@ -75,6 +75,7 @@ describe('bench analysis: BD-rate, knees and means from raw points', () => {
     expect(row('a.mp4', 'dmv-jnd@1').bd_rate_notes.regional_all).to.match(/^over RCA 0\.9400-0\.9850$/);
     const s = r.summary.find((m) => m.method === 'dmv-jnd@1')!;
     expect(s.bd_rate_mean.regional_confident).to.be.closeTo(-35, 1e-9);
+    expect(s.bd_rate_median.regional_confident).to.be.closeTo(-35, 1e-9); // two clips: their mean
     expect(s.bd_rate_clips.regional_confident).to.equal(2);
   });
 
@@ -136,7 +137,7 @@ describe('bench analysis: BD-rate, knees and means from raw points', () => {
       expect(header).to.include.members(['bitrate_kbps', 'bpp', 'rca_regional_confident', 'resnet_regional_all', 'heldout_regional_all', 'encode_fps']);
       for (const line of csv) expect(line.split(',')).to.have.length(header.length);
       const md = readFileSync(join(tmp.path, 'summary.md'), 'utf8');
-      expect(md).to.match(/\| dmv-jnd@1 \| -35\.0% \| -35\.0% \| -35\.0% \|/);
+      expect(md).to.match(/\| dmv-jnd@1 \| -35\.0% \| -35\.0% \| -35\.0% \| -35\.0% \/ -35\.0% \|/);
       expect(md).to.include('## Missing BD-rates');
       expect(md).to.include('confident regional RCA: the CRF points bracket the knee on 4 of 6 method x clip curves');
       expect(md).to.include('a.mp4, cam-roi, confident: meets the threshold at every CRF, up to 43');
