@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DmvjndError } from '../errors.ts';
+import { onInterrupt } from '../util/atomic-output.ts';
 import type { Provider } from '../inference/onnx.ts';
 import type { FrameJnd } from './analyser.ts';
 import type { ViewSize } from './machine-view.ts';
@@ -34,6 +35,9 @@ export class WorkerJndAnalyser {
   private readonly pending = new Map<number, { resolve: (r: { jnd: Float32Array; mergedCam: Float32Array }) => void; reject: (e: Error) => void }>();
   private failure: Error | undefined;
   private closed = false;
+  /** Set by Ctrl-C (and other signals): the process is about to exit. */
+  private interrupted = false;
+  private readonly unhook: () => void;
   /** Milliseconds the worker spent analysing so far (its busy time, not the encoder's wait). */
   busyMs = 0;
 
@@ -63,6 +67,13 @@ export class WorkerJndAnalyser {
     worker.on('exit', (code) => {
       if (!this.closed) fail(new DmvjndError('analyse', undefined, `the analysis worker exited unexpectedly (code ${code})`));
     });
+    this.unhook = onInterrupt(() => this.stopForExit());
+  }
+
+  /** On a signal: let the worker finish its current model run and exit; leave requests unanswered. */
+  private async stopForExit(): Promise<void> {
+    this.interrupted = true;
+    await this.close();
   }
 
   /** Start a worker and load the generator and the four JND classifiers in it. */
@@ -91,6 +102,8 @@ export class WorkerJndAnalyser {
 
   /** The JND of one machine view (the RGB is copied to the worker; the caller keeps it). */
   jnd(rgb: Uint8Array, view: ViewSize): Promise<FrameJnd> {
+    // Interrupted: the process exits in a moment; an error here would only print noise.
+    if (this.interrupted) return new Promise<never>(() => undefined);
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<{ jnd: Float32Array; mergedCam: Float32Array }>((resolve, reject) => {
@@ -103,13 +116,16 @@ export class WorkerJndAnalyser {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.unhook();
     this.worker.postMessage({ close: true });
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     // The worker exits once its port closes; do not wait on a stuck model.
     const timer = setTimeout(() => void this.worker.terminate(), 5000);
     await exited;
     clearTimeout(timer);
-    for (const p of this.pending.values()) p.reject(new DmvjndError('analyse', undefined, 'the analysis worker was closed'));
+    if (!this.interrupted) {
+      for (const p of this.pending.values()) p.reject(new DmvjndError('analyse', undefined, 'the analysis worker was closed'));
+    }
     this.pending.clear();
   }
 }

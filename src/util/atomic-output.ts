@@ -9,7 +9,10 @@ import { DmvjndError } from '../errors.ts';
  * the path the user asked for. Pending temp files are removed on exit and on signals.
  */
 const pending = new Set<string>();
+const interruptHooks = new Set<() => Promise<void>>();
 let handlersInstalled = false;
+/** How long a signal waits for the interrupt hooks before exiting anyway. */
+const INTERRUPT_GRACE_MS = 3000;
 
 function installHandlers(): void {
   if (handlersInstalled) return;
@@ -19,9 +22,24 @@ function installHandlers(): void {
     process.once(signal, () => {
       removeAllPending();
       // Conventional exit status for death by signal.
-      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+      const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1);
+      if (interruptHooks.size === 0) process.exit(code);
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, INTERRUPT_GRACE_MS).unref());
+      void Promise.race([Promise.allSettled([...interruptHooks].map((hook) => hook())), grace]).finally(() => process.exit(code));
     });
   }
+}
+
+/**
+ * Work to finish before the process exits on SIGINT, SIGTERM or SIGHUP, after the temp
+ * files are gone (at most INTERRUPT_GRACE_MS): the JND worker must stop between two model
+ * runs, since onnxruntime-node aborts the process when a thread dies inside one. Returns
+ * the function that removes the hook.
+ */
+export function onInterrupt(hook: () => Promise<void>): () => void {
+  installHandlers();
+  interruptHooks.add(hook);
+  return () => interruptHooks.delete(hook);
 }
 
 function removeAllPending(): void {
