@@ -150,9 +150,16 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const needGenerator = (jndSource && !inWorker) || custom?.needs === 'generator';
   const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
   const provider = opts.provider ?? 'auto';
+  // The worker and this thread each note a CUDA fallback once: say it once.
+  const noted = new Set<string>();
+  const onNote = (line: string) => {
+    if (noted.has(line)) return;
+    noted.add(line);
+    opts.onNote?.(line);
+  };
   // The worker loads its models while this thread loads the verification classifiers.
   const workerStart = inWorker
-    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, view: jnd.view, onNote: opts.onNote })
+    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, view: jnd.view, onNote })
     : undefined;
   workerStart?.catch(() => undefined); // awaited below
   let models: ModelSet | undefined;
@@ -167,7 +174,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             threads: opts.modelThreads,
             generator: needGenerator,
             userClassifiers: opts.userClassifiers,
-            onNote: opts.onNote,
+            onNote,
           })
         : undefined);
     worker = await workerStart;

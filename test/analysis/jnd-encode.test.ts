@@ -156,6 +156,19 @@ describe('JND-guided encode (needs the ONNX models)', function () {
       expect(notes.length).to.be.at.most(1);
     });
 
+    it('through the CLI (analysis worker plus verification models): cuda fails with the sentence, auto notes the fallback once', async function () {
+      const clip = `lavfi:${'testsrc2=size=128x96:rate=25:duration=0.2'}`;
+      const cuda = await runCli(['encode', clip, '-o', join(tmp.path, 'cuda.mp4'), '--provider', 'cuda', '--models', MODELS_DIR]);
+      if (cuda.code === 0) this.skip(); // this machine has CUDA
+      expect(cuda.code).to.equal(1);
+      expect(cuda.stderr.trim().split('\n')).to.have.length(1);
+      expect(cuda.stderr).to.match(/--provider cuda was requested but the CUDA execution provider is unavailable/);
+      expect(existsSync(join(tmp.path, 'cuda.mp4'))).to.equal(false);
+      const auto = await runCli(['encode', clip, '-o', join(tmp.path, 'auto.mp4'), '--provider', 'auto', '--verify', '--models', MODELS_DIR]);
+      expect(auto.code, auto.stderr).to.equal(0);
+      expect(auto.stderr.split('\n').filter((l) => l.includes('CUDA unavailable'))).to.have.length(1);
+    });
+
     it('a missing model file is an error naming the file', async () => {
       const dir = join(tmp.path, 'partial-models');
       mkdirSync(dir);
