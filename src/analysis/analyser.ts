@@ -128,11 +128,11 @@ export class FrameAnalyser {
     return out;
   }
 
-  /** The DMV-JND map of a frame at view resolution. */
-  async jnd(frame: Frame): Promise<FrameJnd> {
+  /** The DMV-JND map of a frame at view resolution (`viewRgb`: the view, if already scaled). */
+  async jnd(frame: Frame, viewRgb?: Uint8Array): Promise<FrameJnd> {
     const memoised = this.memo?.get(String(frame.pts))?.jnd;
     if (memoised) return memoised;
-    const cam = await this.camInputs(frame);
+    const cam = await this.camInputs(frame, viewRgb);
     const result = await this.generatorJnd(cam);
     const entry = this.memo?.get(String(frame.pts));
     if (entry) entry.jnd = result;
@@ -153,11 +153,11 @@ export class FrameAnalyser {
     return { view, rgb, mergedCam };
   }
 
-  private async camInputs(frame: Frame): Promise<CamInputs> {
+  private async camInputs(frame: Frame, viewRgb?: Uint8Array): Promise<CamInputs> {
     const memoised = this.memo?.get(String(frame.pts));
     if (memoised) return memoised.cam;
     const { view } = this.viewFor(frame.width, frame.height);
-    const result = await this.camFromRgb(await this.scaler.rgb(frame, view), view);
+    const result = await this.camFromRgb(viewRgb ?? (await this.scaler.rgb(frame, view)), view);
     this.memo?.set(String(frame.pts), { cam: result });
     return result;
   }

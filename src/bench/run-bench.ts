@@ -245,8 +245,9 @@ export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => v
       let point = cache.get(key);
       if (point && point.video_bytes === undefined) {
         // Measured before the bench separated video from audio: encode it again without
-        // verification (x264 is deterministic) and take its video bytes only if the whole
-        // file comes out byte-for-byte the same size; otherwise measure the point afresh.
+        // verification and take its video bytes only if the whole file comes out the same
+        // size to the byte (x264 is not bit-exact between identical runs here, so some
+        // re-encodes differ); otherwise measure the point afresh.
         point = await videoBytesOf(point, job, x264, jnd, join(workDir, `upgrade-${process.pid}-${done}.mp4`));
         if (point) cache.set(key, point);
       }
@@ -294,7 +295,7 @@ export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => v
     try {
       const r = await encode({ input: job.clip.input, output, offsets: job.method.offsets, x264, jnd, models: opts.models, maxFrames: opts.frames, analysisMemo });
       if (r.bytes !== p.bytes || r.frames !== p.frames) return undefined;
-      return { ...p, video_bytes: r.video_bytes, bitrate_kbps: r.video_bitrate_kbps, bpp: (r.video_bytes * 8) / (r.frames * r.width * r.height) };
+      return { ...p, ...videoRate(r) };
     } finally {
       rmSync(output, { force: true });
     }
@@ -515,6 +516,15 @@ function mean(values: number[]): number | null {
   return values.length ? values.reduce((s, v) => s + v, 0) / values.length : null;
 }
 
+/** A point's rate fields, from the H.264 stream alone. */
+function videoRate(r: EncodeReport): Pick<BenchPoint, 'video_bytes' | 'bitrate_kbps' | 'bpp'> {
+  return {
+    video_bytes: r.video_bytes,
+    bitrate_kbps: r.video_bitrate_kbps,
+    bpp: r.frames > 0 ? (r.video_bytes * 8) / (r.frames * r.width * r.height) : 0,
+  };
+}
+
 /** A point from an encode report (shared with `search`). */
 export function pointFromReport(r: EncodeReport, id: { clip: string; method: BenchMethod; crf: number; reference: boolean }): BenchPoint {
   if (!r.rca) throw new Error('pointFromReport needs a verified encode report');
@@ -531,9 +541,7 @@ export function pointFromReport(r: EncodeReport, id: { clip: string; method: Ben
     width: r.width,
     height: r.height,
     bytes: r.bytes,
-    video_bytes: r.video_bytes,
-    bitrate_kbps: r.video_bitrate_kbps,
-    bpp: r.frames > 0 ? (r.video_bytes * 8) / (r.frames * r.width * r.height) : 0,
+    ...videoRate(r),
     psnr_y_db: r.psnr_y_db !== null && Number.isFinite(r.psnr_y_db) ? r.psnr_y_db : null,
     rca: {
       tau: r.rca.tau,
