@@ -19,7 +19,8 @@
 import type { Frame } from 'node-av/lib';
 import { FrameAnalyser, type AnalysisMemo, type FrameJnd } from './analysis/analyser.ts';
 import { WorkerJndAnalyser } from './analysis/jnd-worker-client.ts';
-import { FrameRgbScaler, viewSizeFor } from './analysis/machine-view.ts';
+import { FrameRgbScaler } from './analysis/frame-scaler.ts';
+import { viewSizeFor } from './analysis/machine-view.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
 import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
@@ -159,11 +160,10 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   };
   // The worker loads its models while this thread loads the verification classifiers.
   const workerStart = inWorker
-    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, view: jnd.view, onNote })
+    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, onNote })
     : undefined;
   workerStart?.catch(() => undefined); // awaited below
   let models: ModelSet | undefined;
-  let worker: WorkerJndAnalyser | undefined;
   try {
     models =
       opts.models ??
@@ -177,7 +177,6 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             onNote,
           })
         : undefined);
-    worker = await workerStart;
   } catch (err) {
     await (await workerStart?.catch(() => undefined))?.close();
     if (!opts.models) await models?.release();
@@ -186,7 +185,10 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const inputLabel = typeof opts.input === 'string' ? opts.input : JSON.stringify(opts.input);
   const memo = models ? opts.analysisMemo?.scope(inputLabel, jnd.view, models) : undefined;
   const analyser = models ? new FrameAnalyser(models, jnd.view, memo) : undefined;
-  const workerSource = worker ? workerJndSource(worker, jnd) : undefined;
+  // Not awaited here: the input, the encoder and the first frames open while the worker
+  // starts (~0.3 s); the first analysis waits for it, and a load failure surfaces there.
+  const workerSource = workerStart ? workerJndSource(workerStart, jnd) : undefined;
+  let worker: WorkerJndAnalyser | undefined;
   let analysed = 0;
   let sceneCuts = 0;
   try {
@@ -213,6 +215,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       maxFrames: opts.maxFrames,
       onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
     });
+    worker = await workerStart;
     let verified: VerifyReport | undefined;
     const tv = performance.now();
     if (opts.verify && models) {
@@ -269,7 +272,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   } finally {
     analyser?.close();
     workerSource?.close();
-    await worker?.close();
+    await (await workerStart?.catch(() => undefined))?.close();
     if (!opts.models) await models?.release();
   }
 }
@@ -279,14 +282,15 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
  * cheap); the worker runs the models. The encoder may decode up to two strides ahead
  * (at least 4, at most MAX_LOOKAHEAD frames), which covers one analysis per stride.
  */
-function workerJndSource(worker: WorkerJndAnalyser, jnd: JndSettings): JndSource & { close(): void } {
+function workerJndSource(worker: Promise<WorkerJndAnalyser>, jnd: JndSettings): JndSource & { close(): void } {
   const scaler = new FrameRgbScaler();
   const viewOf = (frame: Frame) => viewSizeFor(frame.width, frame.height, jnd.view);
   const viewRgb = (frame: Frame) => scaler.rgb(frame, viewOf(frame));
   return {
     viewRgb,
     async jnd(frame, rgb) {
-      return worker.jnd(rgb ?? (await viewRgb(frame)), viewOf(frame));
+      const view = rgb ?? (await viewRgb(frame));
+      return (await worker).jnd(view, viewOf(frame));
     },
     lookahead: Math.min(MAX_LOOKAHEAD, Math.max(4, 2 * jnd.analysisStride)),
     close: () => scaler.close(),

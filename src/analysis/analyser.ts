@@ -12,8 +12,11 @@ import type { Frame } from 'node-av/lib';
 import { type ClassifierModel, type ModelSet } from '../inference/models.ts';
 import { runSession } from '../inference/onnx.ts';
 import { softmaxTop1 } from '../metrics/rca.ts';
+
+export type { FrameJnd } from './jnd-from-view.ts';
+import { FrameRgbScaler } from './frame-scaler.ts';
+import { jndOfView, mergedCamOfView, type CamInputs, type FrameJnd } from './jnd-from-view.ts';
 import {
-  FrameRgbScaler,
   WINDOW,
   cropWindows,
   normaliseRgb,
@@ -34,23 +37,6 @@ export interface ClassifierDecisions {
   global: Top1;
   /** Undefined for user classifiers with a fixed input size (global decisions only). */
   regional: Top1 | undefined;
-}
-
-export interface FrameJnd {
-  view: ViewSize;
-  /** The view's packed RGB (for scene-cut checks). */
-  rgb: Uint8Array;
-  /** Merged CAM in [0,1], view.width * view.height, row-major. */
-  mergedCam: Float32Array;
-  /** Per-pixel DMV-JND amplitude in 0-255 units at view resolution. */
-  jnd: Float32Array;
-}
-
-interface CamInputs {
-  view: ViewSize;
-  rgb: Uint8Array;
-  x: Float32Array;
-  mergedCam: Float32Array;
 }
 
 /**
@@ -133,15 +119,10 @@ export class FrameAnalyser {
     const memoised = this.memo?.get(String(frame.pts))?.jnd;
     if (memoised) return memoised;
     const cam = await this.camInputs(frame, viewRgb);
-    const result = await this.generatorJnd(cam);
+    const result = await jndOfView(this.models, cam);
     const entry = this.memo?.get(String(frame.pts));
     if (entry) entry.jnd = result;
     return result;
-  }
-
-  /** The DMV-JND map of an already scaled view (the analysis worker's entry point). */
-  async jndFromRgb(rgb: Uint8Array, view: ViewSize): Promise<FrameJnd> {
-    return this.generatorJnd(await this.camFromRgb(rgb, view));
   }
 
   /**
@@ -157,36 +138,9 @@ export class FrameAnalyser {
     const memoised = this.memo?.get(String(frame.pts));
     if (memoised) return memoised.cam;
     const { view } = this.viewFor(frame.width, frame.height);
-    const result = await this.camFromRgb(viewRgb ?? (await this.scaler.rgb(frame, view)), view);
+    const result = await mergedCamOfView(this.models, viewRgb ?? (await this.scaler.rgb(frame, view)), view);
     this.memo?.set(String(frame.pts), { cam: result });
     return result;
-  }
-
-  private async camFromRgb(rgb: Uint8Array, view: ViewSize): Promise<CamInputs> {
-    const n = view.width * view.height;
-    const x = normaliseRgb(rgb, view, this.models.jnd[0].normalisation);
-    const dims = [1, 3, view.height, view.width];
-    const mergedCam = new Float32Array(n);
-    for (const m of this.models.jnd) {
-      const r = await runSession(m.loaded, { x: { data: x, dims } }, ['cam']);
-      const cam = r.cam.data;
-      for (let i = 0; i < n; i++) mergedCam[i] += cam[i] / this.models.jnd.length;
-    }
-    return { view, rgb, x, mergedCam };
-  }
-
-  private async generatorJnd({ view, rgb, x, mergedCam }: CamInputs): Promise<FrameJnd> {
-    const generator = this.models.generator;
-    if (!generator) throw new Error('FrameAnalyser.jnd needs a model set loaded with the generator');
-    const n = view.width * view.height;
-    const dims = [1, 3, view.height, view.width];
-    const g = await runSession(generator, { x: { data: x, dims }, cam: { data: mergedCam, dims: [1, 1, view.height, view.width] } }, ['e']);
-    const e = g.e.data;
-    const jnd = new Float32Array(n);
-    // e is in normalised units (x = pixel/127.5 - 1): |e| * 127.5 is in 0-255 pixel units.
-    const k = 127.5 / 3;
-    for (let i = 0; i < n; i++) jnd[i] = (Math.abs(e[i]) + Math.abs(e[n + i]) + Math.abs(e[2 * n + i])) * k;
-    return { view, rgb, mergedCam, jnd };
   }
 
   /** Packed RGB of the frame's machine view. */

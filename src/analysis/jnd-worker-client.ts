@@ -77,8 +77,8 @@ export class WorkerJndAnalyser {
   }
 
   /** Start a worker and load the generator and the four JND classifiers in it. */
-  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; view: number; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
-    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, view: opts.view });
+  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
+    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads });
     const ready = await new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
       const onMessage = (m: JndWorkerReply) => {
         if (m.id !== -1) return;

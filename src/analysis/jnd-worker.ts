@@ -11,14 +11,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DmvjndError, reasonOf } from '../errors.ts';
 import { loadModels, type ModelSet } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
-import { FrameAnalyser } from './analyser.ts';
+import { jndOfView, mergedCamOfView } from './jnd-from-view.ts';
 import type { ViewSize } from './machine-view.ts';
 
 export interface JndWorkerInit {
   modelsDir: string | undefined;
   provider: Provider;
   threads: number | undefined;
-  view: number;
 }
 
 export interface WorkerError {
@@ -56,7 +55,6 @@ try {
   port.postMessage({ id: -1, error: errorOf(err) } satisfies JndWorkerReply);
   process.exit(0);
 }
-const analyser = new FrameAnalyser(models, init.view);
 port.postMessage({ id: -1, ready: { provider: models.provider, dir: models.dir } } satisfies JndWorkerReply);
 
 // Requests are answered in order, one at a time (the models are not re-entrant).
@@ -64,7 +62,6 @@ let queue = Promise.resolve();
 port.on('message', (msg: { id: number; rgb: Uint8Array; view: ViewSize } | { close: true }) => {
   if ('close' in msg) {
     queue = queue.then(async () => {
-      analyser.close();
       await models.release();
       port.close();
     });
@@ -73,7 +70,7 @@ port.on('message', (msg: { id: number; rgb: Uint8Array; view: ViewSize } | { clo
   queue = queue.then(async () => {
     try {
       const t0 = performance.now();
-      const r = await analyser.jndFromRgb(msg.rgb, msg.view);
+      const r = await jndOfView(models, await mergedCamOfView(models, msg.rgb, msg.view));
       port.postMessage({ id: msg.id, jnd: r.jnd, mergedCam: r.mergedCam, ms: performance.now() - t0 } satisfies JndWorkerReply, [r.jnd.buffer as ArrayBuffer, r.mergedCam.buffer as ArrayBuffer]);
     } catch (err) {
       port.postMessage({ id: msg.id, error: errorOf(err) } satisfies JndWorkerReply);

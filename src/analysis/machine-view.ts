@@ -5,11 +5,8 @@
  *   - one global decision (fully convolutional: global average pooling over the view),
  *   - regional decisions on a centred grid of 32x32 windows of the view (the scale
  *     they were trained at).
- * Pure helpers plus one adapter (frame -> RGB via swscale, area filter).
+ * Pure helpers; the adapter that scales a decoded frame to the view is frame-scaler.ts.
  */
-import { Scaler } from 'node-av/api';
-import { SWS_AREA } from 'node-av/constants';
-import type { Frame } from 'node-av/lib';
 import type { InputNormalisation } from '../inference/models.ts';
 
 export const WINDOW = 32;
@@ -80,18 +77,4 @@ export function cropWindows(x: Float32Array, view: ViewSize, grid: WindowGrid): 
     }
   }
   return out;
-}
-
-/** Frame -> packed RGB at a given size. One instance per run; reuses swscale contexts. */
-export class FrameRgbScaler {
-  private readonly scaler = new Scaler({ flags: SWS_AREA });
-
-  async rgb(frame: Frame, size: ViewSize): Promise<Uint8Array> {
-    const buf = await this.scaler.toBuffer(frame, { resize: size, format: 'rgb' });
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  close(): void {
-    this.scaler.close();
-  }
 }

@@ -178,6 +178,20 @@ describe('JND-guided encode (needs the ONNX models)', function () {
       expect(message).to.match(/^Load model failed for .*partial-models\/vgg\.onnx: model file not found/);
     });
 
+    it('encode: a model file missing on the analysis worker fails naming the file and leaves no output', async () => {
+      const dir = join(tmp.path, 'worker-partial-models');
+      const outDir = join(tmp.path, 'worker-partial-out');
+      mkdirSync(dir);
+      mkdirSync(outDir);
+      for (const f of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx') && !f.startsWith('jnd_generator'))) copyFileSync(join(MODELS_DIR, f), join(dir, f));
+      // The worker starts while the encoder already opens its output: nothing may remain of it.
+      const r = await runCli(['encode', `lavfi:testsrc2=size=128x96:rate=25:duration=0.4`, '-o', join(outDir, 'out.mp4'), '--provider', 'cpu', '--models', dir]);
+      expect(r.code).to.equal(1);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(/worker-partial-models\/jnd_generator\.onnx: model file not found/);
+      expect(readdirSync(outDir)).to.deep.equal([]);
+    });
+
     it('a model with the wrong inputs/outputs is an error saying what was expected', async () => {
       const dir = join(tmp.path, 'swapped-models');
       mkdirSync(dir);

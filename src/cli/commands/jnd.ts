@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { FrameAnalyser } from '../../analysis/analyser.ts';
-import { FrameRgbScaler } from '../../analysis/machine-view.ts';
+import { FrameRgbScaler } from '../../analysis/frame-scaler.ts';
 import { DmvjndError } from '../../errors.ts';
 import { qpOffsetsFromJnd } from '../../jnd/qp-mapping.ts';
 import { macroblockGrid } from '../../media/mb-grid.ts';
