@@ -2,7 +2,8 @@
  * The JND-guided encode, top to bottom:
  *
  *   1. load the models once: the generator and four classifiers on the analysis worker
- *      (analysis/jnd-worker.ts), the verification classifiers (held-out, user) here
+ *      (analysis/jnd-worker.ts; float32, or their int8 copies with precision 'int8'), the
+ *      verification classifiers (always float: they decide RCA) here
  *   2. decode the input frame by frame (media/source.ts, via media/encode.ts), up to two
  *      analysis strides ahead of the encoder (bounded queue)
  *   3. every `analysisStride`-th frame, or on a scene cut: machine view -> merged CAM
@@ -23,7 +24,7 @@ import { FrameRgbScaler } from './analysis/frame-scaler.ts';
 import { viewSizeFor } from './analysis/machine-view.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
-import { loadModels, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
+import { ANALYSIS_PRECISIONS, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
 import { qpOffsetsFromJnd, type JndPooling } from './jnd/qp-mapping.ts';
 import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, type OffsetProvider } from './media/encode.ts';
@@ -45,6 +46,8 @@ export interface JndSettings {
   analysisStride: number;
   /** Mean absolute view difference (0-255) that counts as a scene cut. */
   sceneCutThreshold: number;
+  /** Precision of the analysis models (int8: models/int8/, `npm run quantize`); RCA always uses float. */
+  precision: AnalysisPrecision;
 }
 
 export const DEFAULT_JND: JndSettings = {
@@ -62,6 +65,7 @@ export const DEFAULT_JND: JndSettings = {
   // jnd-vs-x264*.md). With CUDA, stride 1 costs little: pass --analysis-stride 1.
   analysisStride: 8,
   sceneCutThreshold: 30,
+  precision: 'float32',
 };
 
 export interface CustomOffsetMethod {
@@ -107,6 +111,8 @@ export interface EncodeOptions {
   analysisThread?: 'worker' | 'main';
   /** Reuse already loaded models (benchmarks); otherwise loaded and released here. */
   models?: ModelSet;
+  /** Reuse an already loaded int8 analysis set (benchmarks with jnd.precision 'int8'). */
+  int8Models?: ModelSet;
 }
 
 export interface EncodeReport {
@@ -148,7 +154,13 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   // The JND analysis runs on a worker thread beside decoding and x264, unless the caller
   // shares models or an analysis memo (benchmarks), which live on this thread.
   const inWorker = jndSource && (opts.analysisThread ?? 'worker') === 'worker' && !opts.models && !opts.analysisMemo;
-  const needGenerator = (jndSource && !inWorker) || custom?.needs === 'generator';
+  const int8 = jnd.precision === 'int8';
+  if (int8 && custom) {
+    throw new DmvjndError('arguments', undefined, `expected analysis precision float32 for the custom offset method ${custom.name} but received int8`);
+  }
+  // In line, int8 analysis models are a set of their own: the float set decides RCA.
+  const int8InLine = jndSource && !inWorker && int8;
+  const needGenerator = (jndSource && !inWorker && !int8) || custom?.needs === 'generator';
   const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
   const provider = opts.provider ?? 'auto';
   // The worker and this thread each note a CUDA fallback once: say it once.
@@ -160,10 +172,11 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   };
   // The worker loads its models while this thread loads the verification classifiers.
   const workerStart = inWorker
-    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, onNote })
+    ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, precision: jnd.precision, onNote })
     : undefined;
   workerStart?.catch(() => undefined); // awaited below
   let models: ModelSet | undefined;
+  let int8Models: ModelSet | undefined;
   try {
     models =
       opts.models ??
@@ -177,14 +190,19 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             onNote,
           })
         : undefined);
+    if (int8InLine) {
+      int8Models = opts.int8Models ?? await loadModels({ dir: opts.modelsDir, provider, threads: opts.modelThreads, generator: true, heldout: false, precision: 'int8', onNote });
+    }
   } catch (err) {
     await (await workerStart?.catch(() => undefined))?.close();
     if (!opts.models) await models?.release();
+    if (!opts.int8Models) await int8Models?.release();
     throw err;
   }
   const inputLabel = typeof opts.input === 'string' ? opts.input : JSON.stringify(opts.input);
-  const memo = models ? opts.analysisMemo?.scope(inputLabel, jnd.view, models) : undefined;
-  const analyser = models ? new FrameAnalyser(models, jnd.view, memo) : undefined;
+  const analysisSet = int8Models ?? models;
+  const memo = analysisSet ? opts.analysisMemo?.scope(inputLabel, jnd.view, analysisSet) : undefined;
+  const analyser = analysisSet ? new FrameAnalyser(analysisSet, jnd.view, memo) : undefined;
   // Not awaited here: the input, the encoder and the first frames open while the worker
   // starts (~0.3 s); the first analysis waits for it, and a load failure surfaces there.
   const workerSource = workerStart ? workerJndSource(workerStart, jnd) : undefined;
@@ -274,6 +292,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     workerSource?.close();
     await (await workerStart?.catch(() => undefined))?.close();
     if (!opts.models) await models?.release();
+    if (!opts.int8Models) await int8Models?.release();
   }
 }
 
@@ -407,6 +426,9 @@ function checkJndSettings(j: JndSettings): void {
   if (!(j.jndGain >= 0) || !Number.isFinite(j.jndGain)) throw bad(`expected --jnd-gain >= 0 but received ${j.jndGain}`);
   if (!Number.isInteger(j.analysisStride) || j.analysisStride < 1) {
     throw bad(`expected --analysis-stride to be an integer >= 1 but received ${j.analysisStride}`);
+  }
+  if (!ANALYSIS_PRECISIONS.includes(j.precision)) {
+    throw bad(`expected --analysis-precision to be ${ANALYSIS_PRECISIONS.join(' or ')} but received ${j.precision}`);
   }
   if (!(j.minOffset <= 0 && j.maxOffset >= 0 && j.minOffset >= -51 && j.maxOffset <= 51)) {
     throw bad(`expected an offset range within [-51, 51] that contains 0 but received [${j.minOffset}, ${j.maxOffset}]`);

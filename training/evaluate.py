@@ -282,6 +282,10 @@ def write_readme(card, path: Path):
       "shared with training/) and compares with this card; its last result is in "
       "`bench/results/cifar-rca.md` (tolerance 0.5 points / 0.2 dB).")
     A("")
+    A("Int8 analysis copies: `models/int8/` holds statically quantised copies of the four JND classifiers "
+      "and the generator for `--analysis-precision int8` (made from these files by `npm run quantize`); "
+      "their card, with their measured agreement with these float models, is `models/int8/README.md`.")
+    A("")
     A("## Choices and deviations from the paper")
     A("")
     for d in card["notes"]:

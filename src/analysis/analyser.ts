@@ -53,7 +53,7 @@ export class AnalysisMemo {
 
   /** The memo for one input (created on first use; least recently used inputs are dropped). */
   scope(input: string, view: number, models: ModelSet): Map<string, { cam: CamInputs; jnd?: FrameJnd }> {
-    const key = `${input}\u0000${view}\u0000${models.dir}`;
+    const key = `${input}\u0000${view}\u0000${models.dir}\u0000${models.precision}`;
     let entries = this.scopes.get(key);
     if (entries) this.scopes.delete(key);
     else entries = new Map();

@@ -9,6 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { DmvjndError } from '../errors.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
+import type { AnalysisPrecision } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
 import type { FrameJnd } from './analyser.ts';
 import type { ViewSize } from './machine-view.ts';
@@ -77,8 +78,8 @@ export class WorkerJndAnalyser {
   }
 
   /** Start a worker and load the generator and the four JND classifiers in it. */
-  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
-    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads });
+  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; precision?: AnalysisPrecision; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
+    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, precision: opts.precision ?? 'float32' });
     const ready = await new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
       const onMessage = (m: JndWorkerReply) => {
         if (m.id !== -1) return;

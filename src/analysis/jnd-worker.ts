@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DmvjndError, reasonOf } from '../errors.ts';
-import { loadModels, type ModelSet } from '../inference/models.ts';
+import { loadModels, type AnalysisPrecision, type ModelSet } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
 import { jndOfView, mergedCamOfView } from './jnd-from-view.ts';
 import type { ViewSize } from './machine-view.ts';
@@ -18,6 +18,7 @@ export interface JndWorkerInit {
   modelsDir: string | undefined;
   provider: Provider;
   threads: number | undefined;
+  precision: AnalysisPrecision;
 }
 
 export interface WorkerError {
@@ -49,6 +50,7 @@ try {
     threads: init.threads,
     generator: true,
     heldout: false,
+    precision: init.precision,
     onNote: (note) => port.postMessage({ id: -1, note } satisfies JndWorkerReply),
   });
 } catch (err) {

@@ -5,7 +5,7 @@
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
 import { DmvjndError, reasonOf } from '../errors.ts';
-import { DEFAULT_MODELS_DIR, loadModels, type ModelSet, type UserClassifierSpec } from '../inference/models.ts';
+import { DEFAULT_MODELS_DIR, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from '../inference/models.ts';
 import { PROVIDERS, type Provider } from '../inference/onnx.ts';
 import type { JndPooling } from '../jnd/qp-mapping.ts';
 import { sampleClip } from '../media/sample-clip.ts';
@@ -103,6 +103,17 @@ export function jndOptions<T>(y: Argv<T>) {
     .option('analysis-stride', { type: 'number', group: 'JND:', default: DEFAULT_JND.analysisStride, describe: 'Analyse every Nth frame, reuse the map between (refreshed on scene cuts)' });
 }
 
+/** Encode and jnd only: benchmarks share one float model set between methods. */
+export function analysisPrecisionOption<T>(y: Argv<T>) {
+  return y.option('analysis-precision', {
+    type: 'string',
+    group: 'JND:',
+    choices: ['float32', 'int8'],
+    default: DEFAULT_JND.precision,
+    describe: 'Precision of the JND analysis models: int8 uses models/int8/ (npm run quantize), faster on CPUs with int8 dot products (agreement with float32: models/README.md); RCA always uses the float classifiers',
+  });
+}
+
 export function parsePooling(text: string): JndPooling {
   if (text === 'mean' || text === 'min' || text === 'max') return text;
   const m = /^p(\d+(?:\.\d+)?)$/.exec(text);
@@ -110,7 +121,7 @@ export function parsePooling(text: string): JndPooling {
   throw new DmvjndError('arguments', undefined, `expected --pooling to be mean, min, max or p<0-100> but received "${text}"`);
 }
 
-export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: string; 'offset-range': string; 'analysis-stride': number }): Partial<JndSettings> {
+export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: string; 'offset-range': string; 'analysis-stride': number; 'analysis-precision'?: string }): Partial<JndSettings> {
   const range = a['offset-range'].split(',').map(Number);
   if (range.length !== 2 || range.some((v) => !Number.isFinite(v))) {
     throw new DmvjndError('arguments', undefined, `expected --offset-range as min,max but received "${a['offset-range']}"`);
@@ -122,11 +133,24 @@ export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: stri
     minOffset: range[0],
     maxOffset: range[1],
     analysisStride: a['analysis-stride'],
+    ...(a['analysis-precision'] === undefined ? {} : { precision: a['analysis-precision'] as AnalysisPrecision }),
   };
 }
 
 /** Load the model set the Models: options describe (once per command run). */
-export function loadModelsFromArgs(a: Record<string, unknown>, opts: { generator: boolean }): Promise<ModelSet> {
+export function loadModelsFromArgs(a: Record<string, unknown>, opts: { generator: boolean; precision?: AnalysisPrecision }): Promise<ModelSet> {
+  if (opts.precision === 'int8') {
+    // An analysis-only set (the jnd picture): no held-out or user classifiers.
+    return loadModels({
+      dir: String(a.models),
+      provider: providerArg(String(a.provider)),
+      threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
+      generator: opts.generator,
+      heldout: false,
+      precision: 'int8',
+      onNote: note,
+    });
+  }
   return loadModels({
     dir: String(a.models),
     provider: providerArg(String(a.provider)),

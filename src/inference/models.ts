@@ -19,6 +19,16 @@ export const GENERATOR = 'jnd_generator';
 /** The generator's total stride: view sizes are multiples of it. */
 export const GENERATOR_STRIDE = 8;
 
+/**
+ * Numeric precision of the JND analysis models. 'int8': statically quantised copies of the
+ * four classifiers and the generator in `<models>/int8/` (`npm run quantize`), ~2x faster
+ * on CPUs with int8 dot-product instructions; for the analysis only: the classifiers'
+ * decisions that RCA compares always come from the float models.
+ */
+export type AnalysisPrecision = 'float32' | 'int8';
+export const ANALYSIS_PRECISIONS: readonly AnalysisPrecision[] = ['float32', 'int8'];
+export const INT8_SUBDIR = 'int8';
+
 export const DEFAULT_MODELS_DIR = process.env.DMVJND_MODELS ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
 export interface InputNormalisation {
@@ -51,6 +61,8 @@ export interface UserClassifierSpec {
 
 export interface ModelSet {
   dir: string;
+  /** Precision of the JND classifiers and generator (see AnalysisPrecision). */
+  precision: AnalysisPrecision;
   provider: 'cpu' | 'cuda';
   jnd: ClassifierModel[];
   heldout: ClassifierModel | undefined;
@@ -69,6 +81,11 @@ export interface LoadModelsOptions {
   heldout?: boolean;
   userClassifiers?: UserClassifierSpec[];
   onNote?: (line: string) => void;
+  /**
+   * 'int8' loads the JND classifiers and the generator from `<dir>/int8/`: an analysis-only
+   * set (no held-out or user classifiers, whose decisions must come from float models).
+   */
+  precision?: AnalysisPrecision;
 }
 
 export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet> {
@@ -76,10 +93,23 @@ export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet
   if (!existsSync(dir)) throw new DmvjndError('load model', dir, 'models folder not found');
   const provider = opts.provider ?? 'auto';
   const common = { provider, threads: opts.threads, onNote: opts.onNote };
+  const int8 = opts.precision === 'int8';
+  if (int8 && (opts.heldout !== false || (opts.userClassifiers?.length ?? 0) > 0)) {
+    throw new Error('loadModels: an int8 model set is for the JND analysis only (pass heldout: false and no user classifiers)');
+  }
+  // The JND classifiers and the generator: float from `dir`, or int8 from `dir/int8`.
+  const analysisPath = (name: string): string => {
+    if (!int8) return join(dir, `${name}.onnx`);
+    const path = join(dir, INT8_SUBDIR, `${name}.onnx`);
+    if (!existsSync(path)) {
+      throw new DmvjndError('load model', path, 'int8 model file not found (run `npm run quantize`, or use --analysis-precision float32)');
+    }
+    return path;
+  };
   const cifar = async (name: string, role: 'jnd' | 'heldout'): Promise<ClassifierModel> => ({
     name,
     role,
-    loaded: await loadSession({ path: join(dir, `${name}.onnx`), inputs: ['x'], outputs: ['logits', 'cam'] }, common),
+    loaded: await loadSession({ path: role === 'jnd' ? analysisPath(name) : join(dir, `${name}.onnx`), inputs: ['x'], outputs: ['logits', 'cam'] }, common),
     inputName: 'x',
     logitsName: 'logits',
     camName: 'cam',
@@ -93,12 +123,13 @@ export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet
   const generator =
     opts.generator === false
       ? undefined
-      : await loadSession({ path: join(dir, `${GENERATOR}.onnx`), inputs: ['x', 'cam'], outputs: ['x_hat', 'e'] }, common);
+      : await loadSession({ path: analysisPath(GENERATOR), inputs: ['x', 'cam'], outputs: ['x_hat', 'e'] }, common);
   const user: ClassifierModel[] = [];
   for (const spec of opts.userClassifiers ?? []) user.push(await loadUserClassifier(spec, common));
   const all = [...jnd, ...(heldout ? [heldout] : []), ...user];
   return {
     dir,
+    precision: int8 ? 'int8' : 'float32',
     provider: all.some((m) => m.loaded.provider === 'cuda') ? 'cuda' : 'cpu',
     jnd,
     heldout,

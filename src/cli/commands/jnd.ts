@@ -8,13 +8,13 @@ import { macroblockGrid } from '../../media/mb-grid.ts';
 import { decodeVideo, openInput } from '../../media/source.ts';
 import { beginAtomicOutput } from '../../util/atomic-output.ts';
 import { renderJndFigure } from '../../visual/jnd-figure.ts';
-import { fail, fmt, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions, print } from '../shared.ts';
+import { analysisPrecisionOption, fail, fmt, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions, print } from '../shared.ts';
 
 export const jndCommand = {
   command: 'jnd [input]',
   describe: 'Picture what dmvjnd sees: frame, merged CAM, DMV-JND map and QP offsets side by side (PNG)',
   builder: (y: Argv) =>
-    jndOptions(modelOptions(y))
+    analysisPrecisionOption(jndOptions(modelOptions(y)))
       .positional('input', { type: 'string', describe: 'An image or video; omitted: the embedded sample clip' })
       .option('output', { alias: 'o', type: 'string', default: 'dmvjnd-jnd.png', describe: 'Output PNG' })
       .option('frame', { type: 'number', default: 0, describe: 'Which frame of a video (0-based)' })
@@ -23,7 +23,7 @@ export const jndCommand = {
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
       const jnd = jndFromArgs(a as never);
-      const models = await loadModelsFromArgs(a, { generator: true });
+      const models = await loadModelsFromArgs(a, { generator: true, precision: jnd.precision });
       const analyser = new FrameAnalyser(models, jnd.view!);
       const scaler = new FrameRgbScaler();
       const input = await openInput(inputFromArg(a.input as string | undefined));
