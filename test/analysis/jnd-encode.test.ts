@@ -84,7 +84,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
     for (const key of ['all', 'confident', 'per_classifier']) expect(j.rca.global).to.have.property(key);
     for (const key of ['decode', 'analysis', 'encode', 'total']) expect(j.timings_ms).to.have.property(key);
     expect(j.rca.regional.all).to.be.within(0, 1);
-    expect(j.settings.jnd).to.include({ view: 128, jndGain: 0.25 });
+    expect(j.settings.jnd).to.include({ view: 128, jndGain: DEFAULT_JND.jndGain, precision: 'float32' });
     expect(existsSync(report)).to.equal(true);
   });
 
