@@ -110,7 +110,7 @@ export function analysisPrecisionOption<T>(y: Argv<T>) {
     group: 'JND:',
     choices: ['float32', 'int8'],
     default: DEFAULT_JND.precision,
-    describe: 'Precision of the JND analysis models: int8 uses models/int8/ (npm run quantize), faster on CPUs with int8 dot products (agreement with float32: models/README.md); RCA always uses the float classifiers',
+    describe: 'Precision of the JND analysis models: int8 uses models/int8/ (npm run quantize), faster on CPUs with int8 dot products (agreement with float32: models/int8/README.md); RCA always uses the float classifiers',
   });
 }
 
@@ -139,24 +139,14 @@ export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: stri
 
 /** Load the model set the Models: options describe (once per command run). */
 export function loadModelsFromArgs(a: Record<string, unknown>, opts: { generator: boolean; precision?: AnalysisPrecision }): Promise<ModelSet> {
-  if (opts.precision === 'int8') {
-    // An analysis-only set (the jnd picture): no held-out or user classifiers.
-    return loadModels({
-      dir: String(a.models),
-      provider: providerArg(String(a.provider)),
-      threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
-      generator: opts.generator,
-      heldout: false,
-      precision: 'int8',
-      onNote: note,
-    });
-  }
+  const int8 = opts.precision === 'int8';
   return loadModels({
     dir: String(a.models),
     provider: providerArg(String(a.provider)),
     threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
     generator: opts.generator,
-    userClassifiers: userClassifiersFromArgs(a as never),
+    // int8: an analysis-only set (the jnd picture); decisions need the float classifiers.
+    ...(int8 ? { heldout: false, precision: 'int8' as const } : { userClassifiers: userClassifiersFromArgs(a as never) }),
     onNote: note,
   });
 }
