@@ -4,8 +4,10 @@
  * original: size saving, confident and all-decision regional RCA, global and held-out
  * RCA, PSNR-Y, and Spearman(JND, QP) on intra frames.
  *
- *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.25] [--view 128] [--stride 8] [--clips a,b] [--name jnd-vs-x264]
- *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.25] [--view 128] [--stride 8] [--precision float32|int8] [--clips a,b] [--name jnd-vs-x264]
+ *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.2] [--view 128] [--stride 8] [--precision float32|int8] [--clips a,b] [--name jnd-vs-x264]
+ *   [--x264-params aq-strength=0.3]   (every encode; defaults: the encode's defaults)
+ *   [--jnd-aq-strength 0.3]   (x264's own AQ in the JND-guided encodes; default: the encode's)
+ *   [--jnd-x264-params ...]   (other x264 options for the JND-guided encodes only)
  *
  * Writes bench/results/<name>.{json,md} (default name jnd-vs-x264).
  */
@@ -20,7 +22,7 @@ import { encodeVideo } from '../src/media/encode.ts';
 import { readQpMaps } from '../src/media/qp-readback.ts';
 import { DEFAULT_X264 } from '../src/media/x264-settings.ts';
 import { spearman } from '../src/metrics/spearman.ts';
-import { DEFAULT_JND, encode, jndOffsetProvider, type EncodeReport } from '../src/pipeline.ts';
+import { DEFAULT_JND, encode, jndOffsetProvider, jndX264Settings, type EncodeReport } from '../src/pipeline.ts';
 import { devClips, flag, median, pct, repoRelative, writeResult } from './common.ts';
 
 const args = process.argv.slice(2);
@@ -30,16 +32,21 @@ const view = Number(flag(args, 'view', String(DEFAULT_JND.view)));
 const stride = Number(flag(args, 'stride', String(DEFAULT_JND.analysisStride)));
 const pooling = flag(args, 'pooling', 'mean') as 'mean';
 const precision = flag(args, 'precision', DEFAULT_JND.precision) as AnalysisPrecision;
+const aqStrength = Number(flag(args, 'jnd-aq-strength', String(DEFAULT_JND.aqStrength)));
 const only = flag(args, 'clips', '');
 const outName = flag(args, 'name', 'jnd-vs-x264');
 // Extra x264 options for every encode here, e.g. aq-strength=0.3 (how much x264's own AQ masks the offsets).
 const x264Params = flag(args, 'x264-params', '') || undefined;
+// x264 options for the JND-guided encodes only (plain x264 keeps its defaults), e.g.
+// aq-strength=0.5: does a weaker variance AQ let the read-back QP follow the JND?
+const jndX264Params = flag(args, 'jnd-x264-params', '') || undefined;
+const joinParams = (...p: Array<string | undefined>) => p.filter(Boolean).join(':') || undefined;
 const clips = devClips().filter((c) => !only || only.split(',').some((o) => basename(c).startsWith(o)));
 const models = await loadModels({ provider: 'auto', generator: true, onNote: (l) => console.error(l) });
 const int8Models = precision === 'int8' ? await loadModels({ provider: 'auto', generator: true, heldout: false, precision }) : undefined;
 const tmp = join(tmpdir(), `dmvjnd-bench-${process.pid}`);
 const rows: Array<Record<string, unknown>> = [];
-const jnd = { view, jndGain: gain, analysisStride: stride, pooling, precision };
+const jnd = { view, jndGain: gain, analysisStride: stride, pooling, precision, aqStrength };
 const referenceCache = new ReferenceDecisionCache();
 // The intra-frame Spearman check reuses the JND encode's analysis of the same frames.
 const analysisMemo = new AnalysisMemo();
@@ -48,7 +55,7 @@ for (const clip of clips) {
   const name = basename(clip);
   const common = { input: clip, models, int8Models, referenceCache, analysisMemo, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
   const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
-  const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd' });
+  const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd', x264: { ...common.x264, x264Params: joinParams(x264Params, jndX264Params) } });
   const { rho, spread } = await intraSpearman(clip);
   const row = {
     clip: name,
@@ -95,7 +102,8 @@ async function intraSpearman(clip: string): Promise<{ rho: number | null; spread
   const analyser = new FrameAnalyser(analysisSet, view, analysisMemo.scope(clip, view, analysisSet));
   const pooled = new Map<number, Float32Array>();
   const spreads: number[] = [];
-  const x264 = { ...DEFAULT_X264, keyint: 1, x264Params };
+  // The JND encode's own x264 settings (its AQ strength included), all frames intra.
+  const x264 = jndX264Settings({ ...DEFAULT_X264, keyint: 1, x264Params: joinParams(x264Params, jndX264Params) }, aqStrength);
   const out = `${tmp}-intra.mp4`;
   try {
     await encodeVideo({
@@ -125,7 +133,7 @@ async function intraSpearman(clip: string): Promise<{ rho: number | null; spread
 const md = [
   `# JND-guided encode vs plain x264, both at CRF 23 (preset medium)`,
   '',
-  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}${precision === 'int8' ? ', int8 analysis models (`models/int8/`)' : ''}${x264Params ? `, x264 ${x264Params}` : ''}; RCA against the original, tau 0.5; models: \`${repoRelative(models.dir)}/\`.`,
+  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}, x264 aq-strength ${aqStrength} in the JND encodes (plain: x264's default)${precision === 'int8' ? ', int8 analysis models (`models/int8/`)' : ''}${x264Params ? `, x264 ${x264Params}` : ''}${jndX264Params ? `, JND encodes only: x264 ${jndX264Params}` : ''}; RCA against the original, tau 0.5; models: \`${repoRelative(models.dir)}/\`.`,
   `Acceptance per clip: >= 25% smaller, confident regional RCA >= 99%, all-decision regional RCA no more than 1 point below plain x264's. Rates and "saving" are the H.264 stream's; "file saving" also counts the audio that both outputs copy (9 of the 14 clips have audio), which dilutes it.`,
   '',
   '| clip | plain video kbit/s | JND video kbit/s | saving (video) | file saving | regional RCA conf. (JND) | regional RCA all (JND / plain) | global RCA all (JND) | held-out regional all (JND / plain) | PSNR-Y JND / plain | Spearman JND~QP | JND offset spread p10-p90 (QP) | meets |',
@@ -137,5 +145,5 @@ const md = [
   `Meets all three acceptance conditions on ${rows.filter((r: any) => r.meets).length} of ${rows.length} clips by video size (${rows.filter((r: any) => r.meets_file).length} by file size); Spearman JND~QP >= 0.5 on ${rows.filter((r: any) => (r.spearman_jnd_qp_intra_median ?? 0) >= 0.5).length} of ${rows.length}.`,
   '',
 ].join('\n');
-writeResult(outName, { settings: { frames, gain, view, stride, pooling, precision, crf: 23, preset: 'medium', tau: 0.5, x264Params: x264Params ?? null }, rows }, md);
+writeResult(outName, { settings: { frames, gain, view, stride, pooling, precision, aqStrength, crf: 23, preset: 'medium', tau: 0.5, x264Params: x264Params ?? null, jndX264Params: jndX264Params ?? null }, rows }, md);
 console.log(md);

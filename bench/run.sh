@@ -43,5 +43,9 @@ mkdir -p "$(dirname "$CACHE")" "$OUT"
 echo "bench/run.sh: ${#CLIPS[@]} clips, first $FRAMES frames, CRF $CRFS, methods $METHODS -> $OUT (cache $CACHE)" >&2
 # Every method analyses every frame (--analysis-stride 1): the comparison is about where the
 # bits go, at the best the analysis can do, not about the speed shortcut.
+# --jnd-gain 0.25 (for methods named without a gain) and --jnd-aq-strength 1 (x264's own AQ
+# at its default under the JND offsets) are the settings bench/results/rate-rca was
+# measured with, before the encode's defaults became 0.2 and 0.3; pass others after them.
 exec node bin/dmvjnd.js bench "${CLIPS[@]}" \
-  --crf "$CRFS" --methods "$METHODS" --frames "$FRAMES" --analysis-stride 1 --out "$OUT" --cache "$CACHE" "$@"
+  --crf "$CRFS" --methods "$METHODS" --frames "$FRAMES" --analysis-stride 1 \
+  --jnd-gain 0.25 --jnd-aq-strength 1 --out "$OUT" --cache "$CACHE" "$@"

@@ -31,7 +31,7 @@ import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, 
 import type { MacroblockGrid } from './media/mb-grid.ts';
 import { preflightInput, type InputSpec } from './media/source.ts';
 import { checkOutputPath } from './util/atomic-output.ts';
-import { DEFAULT_X264, type X264Settings } from './media/x264-settings.ts';
+import { DEFAULT_X264, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
 
 export interface JndSettings {
@@ -48,6 +48,11 @@ export interface JndSettings {
   sceneCutThreshold: number;
   /** Precision of the analysis models (int8: models/int8/, `npm run quantize`); RCA always uses float. */
   precision: AnalysisPrecision;
+  /**
+   * x264's own variance AQ strength in JND-guided encodes (1 = x264's default, left
+   * untouched). An `aq-strength` in the encode's x264Params wins.
+   */
+  aqStrength: number;
 }
 
 export const DEFAULT_JND: JndSettings = {
@@ -67,7 +72,15 @@ export const DEFAULT_JND: JndSettings = {
   // jnd-vs-x264*.md). With CUDA, stride 1 costs little: pass --analysis-stride 1.
   analysisStride: 8,
   sceneCutThreshold: 30,
-  precision: 'float32',
+  // int8 copies (models/int8/): 0.48x the float32 analysis time, offsets 0.43 QP apart on
+  // average; whole encodes 1.17x-1.18x plain x264 instead of 1.32x-1.79x on 2 cores, and the
+  // CRF-23 table met on as many clips (bench/results/jnd-vs-x264*.md). Benchmarks pin float32.
+  precision: 'int8',
+  // x264's variance AQ moves QPs by several steps on its own and masked the JND offsets
+  // (read-back Spearman >= 0.5 on 9 of 14 dev clips at 1, 12 at 0.3); at 0.3 the CRF-23
+  // acceptance table also met on 7 clips instead of 6 (bench/results/jnd-vs-x264*.md).
+  // Plain x264 elsewhere keeps its default AQ.
+  aqStrength: 0.3,
 };
 
 export interface CustomOffsetMethod {
@@ -143,16 +156,16 @@ export interface EncodeReport {
 
 export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const t0 = performance.now();
-  const x264: X264Settings = { ...DEFAULT_X264, ...opts.x264 };
   const jnd: JndSettings = { ...DEFAULT_JND, ...opts.jnd };
   checkJndSettings(jnd);
   const tau = opts.tau ?? 0.5;
   const source = opts.offsets ?? 'jnd';
+  const jndSource = source === 'jnd' || source === 'jnd-centred';
+  const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource ? jnd.aqStrength : 1);
   // Bad input or output paths fail in milliseconds, before the models load.
   checkOutputPath(opts.output);
   await preflightInput(opts.input);
   const custom = typeof source === 'object' && source.kind === 'custom' ? source : undefined;
-  const jndSource = source === 'jnd' || source === 'jnd-centred';
   // The JND analysis runs on a worker thread beside decoding and x264, unless the caller
   // shares models or an analysis memo (benchmarks), which live on this thread.
   const inWorker = jndSource && (opts.analysisThread ?? 'worker') === 'worker' && !opts.models && !opts.analysisMemo;
@@ -422,12 +435,25 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   return s / a.length;
 }
 
+/**
+ * The x264 settings of a JND-guided encode: x264's variance AQ at `aqStrength` unless the
+ * caller's x264Params already set aq-strength (1: x264's default, settings untouched).
+ */
+export function jndX264Settings(x264: X264Settings, aqStrength: number): X264Settings {
+  if (aqStrength === 1 || parseX264Params(x264.x264Params).has('aq-strength')) return x264;
+  const extra = `aq-strength=${aqStrength}`;
+  return { ...x264, x264Params: x264.x264Params ? `${x264.x264Params}:${extra}` : extra };
+}
+
 function checkJndSettings(j: JndSettings): void {
   const bad = (what: string) => new DmvjndError('arguments', undefined, what);
   if (!Number.isInteger(j.view) || j.view < 32) throw bad(`expected --view to be an integer >= 32 but received ${j.view}`);
   if (!(j.jndGain >= 0) || !Number.isFinite(j.jndGain)) throw bad(`expected --jnd-gain >= 0 but received ${j.jndGain}`);
   if (!Number.isInteger(j.analysisStride) || j.analysisStride < 1) {
     throw bad(`expected --analysis-stride to be an integer >= 1 but received ${j.analysisStride}`);
+  }
+  if (!(j.aqStrength >= 0 && j.aqStrength <= 3)) {
+    throw bad(`expected --jnd-aq-strength between 0 and 3 but received ${j.aqStrength}`);
   }
   if (!ANALYSIS_PRECISIONS.includes(j.precision)) {
     throw bad(`expected --analysis-precision to be ${ANALYSIS_PRECISIONS.join(' or ')} but received ${j.precision}`);

@@ -17,7 +17,7 @@
 import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DmvjndError } from '../errors.ts';
@@ -204,7 +204,9 @@ export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => v
   }
   const tau = opts.tau ?? 0.5;
   const x264Base: Omit<X264Settings, 'rateControl'> = { ...stripRate(DEFAULT_X264), ...stripRate(opts.x264 ?? {}) };
-  const jndBase: JndSettings = { ...DEFAULT_JND, ...opts.jnd };
+  // The methods share one float32 model set (and the baselines need its classifiers): the
+  // analysis precision is float32 unless the caller says otherwise.
+  const jndBase: JndSettings = { ...DEFAULT_JND, precision: 'float32', ...opts.jnd };
   const clips = clipList(opts.clips);
   const modelsId = modelsFingerprint(opts.models);
   const cache = new PointCache(opts.cacheFile);
@@ -240,7 +242,7 @@ export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => v
       const jnd: JndSettings = { ...jndBase, ...job.method.jnd };
       const x264: X264Settings = { ...x264Base, rateControl: { mode: 'crf', crf: job.crf } };
       const key = pointKey({
-        clip: job.clip.identity, method: job.method.name, crf: job.crf, frames: opts.frames ?? null, x264, jnd, tau, models: modelsId,
+        clip: job.clip.identity, method: job.method.name, crf: job.crf, frames: opts.frames ?? null, x264, jnd: jndKey(jnd, job.method.offsets), tau, models: modelsId,
       });
       let point = cache.get(key);
       if (point && point.video_bytes === undefined) {
@@ -565,7 +567,7 @@ export interface ClipEntry {
   name: string;
   label: string;
   input: string | InputSpec;
-  /** What makes a cached point valid for this clip: path + size + mtime, or the lavfi graph. */
+  /** What makes a cached point valid for this clip: path + size + content hash, or the lavfi graph. */
   identity: string;
 }
 
@@ -592,16 +594,27 @@ export function clipIdentity(spec: InputSpec): string {
   } catch {
     throw new DmvjndError('open input', spec.source, 'no such file');
   }
-  return `${path}|${st.size}|${Math.round(st.mtimeMs)}`;
+  // Size and a hash of the first and last MiB, not the mtime: a re-provisioned or copied
+  // clip keeps its identity (the shared data's mtimes changed under a full cache once).
+  const fd = openSync(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const chunk = Buffer.alloc(Math.min(st.size, 1 << 20));
+    hash.update(chunk.subarray(0, readSync(fd, chunk, 0, chunk.length, 0)));
+    hash.update(chunk.subarray(0, readSync(fd, chunk, 0, chunk.length, Math.max(0, st.size - chunk.length))));
+    return `${path}|${st.size}|${hash.digest('hex').slice(0, 16)}`;
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Which models produced a result: the folder and each ONNX file's size and mtime. */
+/** Which models produced a result: the folder and each ONNX file's size and content hash (not its mtime, which a fresh clone resets). */
 export function modelsFingerprint(models: ModelSet): string {
   const parts = [models.dir, ...models.user.map((u) => u.name)];
   try {
     for (const f of readdirSync(models.dir).filter((n) => n.endsWith('.onnx')).sort()) {
       const st = statSync(join(models.dir, f));
-      parts.push(`${f}:${st.size}:${Math.round(st.mtimeMs)}`);
+      parts.push(`${f}:${st.size}:${createHash('sha256').update(readFileSync(join(models.dir, f))).digest('hex').slice(0, 16)}`);
     }
   } catch {
     // a model set not loaded from a folder: its name is all we have
@@ -611,6 +624,22 @@ export function modelsFingerprint(models: ModelSet): string {
 
 export function pointKey(parts: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify({ v: BENCH_CACHE_VERSION, ...parts })).digest('hex').slice(0, 32);
+}
+
+/**
+ * The JND settings as they enter a point's cache key. Settings added after points were
+ * cached are left out at the value those points were measured with (float32 analysis,
+ * x264's own AQ strength 1), so old caches still match; the AQ strength counts only for
+ * the methods whose encodes it changes (the JND offsets, absolute or centred).
+ */
+export function jndKey(jnd: JndSettings, offsets: unknown): Partial<JndSettings> {
+  const { precision, aqStrength, ...rest } = jnd;
+  const usesAq = offsets === 'jnd' || offsets === 'jnd-centred';
+  return {
+    ...rest,
+    ...(precision === 'float32' ? {} : { precision }),
+    ...(usesAq && aqStrength !== 1 ? { aqStrength } : {}),
+  };
 }
 
 /** Finished points on disk, written atomically after every new point. */

@@ -16,7 +16,7 @@
  * 4. Optionally encode the whole clip with the winner.
  *
  * Every sample result is cached on disk (one JSON per segment x method x CRF x settings)
- * under os.tmpdir()/dmvjnd-search-cache, keyed by the clip's path, size and mtime.
+ * under os.tmpdir()/dmvjnd-search-cache, keyed by the clip's path, size and content hash.
  */
 import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
@@ -31,7 +31,7 @@ import { DEFAULT_X264, EXTENDED_MAX_CRF, type X264Settings } from '../media/x264
 import { checkOutputPath } from '../util/atomic-output.ts';
 import { DEFAULT_JND, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod, type BenchMethod } from './methods.ts';
-import { clipIdentity, modelsFingerprint, pointFromReport, pointKey, rcaOf, type BenchPoint, type RcaKind } from './run-bench.ts';
+import { clipIdentity, jndKey, modelsFingerprint, pointFromReport, pointKey, rcaOf, type BenchPoint, type RcaKind } from './run-bench.ts';
 
 export const SEARCH_KINDS = ['regional-confident', 'regional-all', 'global-confident'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number];
@@ -137,7 +137,9 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   }
   const tau = opts.tau ?? 0.5;
   const x264Base = { ...DEFAULT_X264, ...opts.x264 };
-  const jndBase: JndSettings = { ...DEFAULT_JND, ...opts.jnd };
+  // The methods share one float32 model set (and the baselines need its classifiers): the
+  // analysis precision is float32 unless the caller says otherwise.
+  const jndBase: JndSettings = { ...DEFAULT_JND, precision: 'float32', ...opts.jnd };
   // A bad output path fails now, not after the search.
   if (opts.encode) checkOutputPath(opts.encode.output);
   const spec: InputSpec = typeof opts.input === 'string' ? { source: opts.input } : opts.input;
@@ -164,7 +166,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
     let bytes = 0;
     let seconds = 0;
     for (const [i, seg] of segments.entries()) {
-      const key = pointKey({ search: 1, clip: identity, segment: seg, method: method.name, crf, x264, jnd, tau, models: modelsId });
+      const key = pointKey({ search: 1, clip: identity, segment: seg, method: method.name, crf, x264, jnd: jndKey(jnd, method.offsets), tau, models: modelsId });
       const file = cacheDir ? join(cacheDir, `${key}.json`) : undefined;
       let entry = file ? readCache(file) : undefined;
       onEvent({ type: 'evaluate', method: method.name, crf, sample: i, samples: segments.length, cached: entry !== undefined });

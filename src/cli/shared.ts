@@ -103,6 +103,16 @@ export function jndOptions<T>(y: Argv<T>) {
     .option('analysis-stride', { type: 'number', group: 'JND:', default: DEFAULT_JND.analysisStride, describe: 'Analyse every Nth frame, reuse the map between (refreshed on scene cuts)' });
 }
 
+/** The commands that encode with JND offsets (encode, bench, search). */
+export function jndAqOption<T>(y: Argv<T>) {
+  return y.option('jnd-aq-strength', {
+    type: 'number',
+    group: 'JND:',
+    default: DEFAULT_JND.aqStrength,
+    describe: "x264's own variance AQ strength when the JND offsets are applied (1 = x264's default; plain x264 always keeps 1). Weaker AQ lets the read-back QP follow the JND",
+  });
+}
+
 /** Encode and jnd only: benchmarks share one float model set between methods. */
 export function analysisPrecisionOption<T>(y: Argv<T>) {
   return y.option('analysis-precision', {
@@ -121,7 +131,7 @@ export function parsePooling(text: string): JndPooling {
   throw new DmvjndError('arguments', undefined, `expected --pooling to be mean, min, max or p<0-100> but received "${text}"`);
 }
 
-export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: string; 'offset-range': string; 'analysis-stride': number; 'analysis-precision'?: string }): Partial<JndSettings> {
+export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: string; 'offset-range': string; 'analysis-stride': number; 'analysis-precision'?: string; 'jnd-aq-strength'?: number }): Partial<JndSettings> {
   const range = a['offset-range'].split(',').map(Number);
   if (range.length !== 2 || range.some((v) => !Number.isFinite(v))) {
     throw new DmvjndError('arguments', undefined, `expected --offset-range as min,max but received "${a['offset-range']}"`);
@@ -134,6 +144,7 @@ export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: stri
     maxOffset: range[1],
     analysisStride: a['analysis-stride'],
     ...(a['analysis-precision'] === undefined ? {} : { precision: a['analysis-precision'] as AnalysisPrecision }),
+    ...(a['jnd-aq-strength'] === undefined ? {} : { aqStrength: a['jnd-aq-strength'] }),
   };
 }
 

@@ -12,6 +12,7 @@ import { readAllQpMaps } from '../../src/media/qp-readback.ts';
 import { sampleClip } from '../../src/media/sample-clip.ts';
 import { spearman } from '../../src/metrics/spearman.ts';
 import { DEFAULT_JND, DEFAULT_X264, jndOffsetProvider } from '../../src/index.ts';
+import { jndX264Settings } from '../../src/pipeline.ts';
 import { VIDEOS_DIR, hasVideos, runCli, tempDir } from '../helpers/env.ts';
 import { MODELS_DIR, NO_MODELS_REASON, hasModels } from '../helpers/models.ts';
 
@@ -39,7 +40,8 @@ describe('JND-guided encode (needs the ONNX models)', function () {
     if (!hasVideos) this.skip();
     const analyser = new FrameAnalyser(models, 128);
     const pooled = new Map<number, Float32Array>();
-    const x264 = { ...DEFAULT_X264, keyint: 1 };
+    // The encode's own settings for JND offsets (x264's AQ at DEFAULT_JND.aqStrength).
+    const x264 = jndX264Settings({ ...DEFAULT_X264, keyint: 1 }, DEFAULT_JND.aqStrength);
     const out = join(tmp.path, 'jnd-intra.mp4');
     try {
       await encodeVideo({
@@ -84,7 +86,9 @@ describe('JND-guided encode (needs the ONNX models)', function () {
     for (const key of ['all', 'confident', 'per_classifier']) expect(j.rca.global).to.have.property(key);
     for (const key of ['decode', 'analysis', 'encode', 'total']) expect(j.timings_ms).to.have.property(key);
     expect(j.rca.regional.all).to.be.within(0, 1);
-    expect(j.settings.jnd).to.include({ view: 128, jndGain: DEFAULT_JND.jndGain, precision: 'float32' });
+    expect(j.settings.jnd).to.include({ view: 128, jndGain: DEFAULT_JND.jndGain, precision: DEFAULT_JND.precision, aqStrength: DEFAULT_JND.aqStrength });
+    // The JND encode ran x264's own AQ at the JND setting, and the report says so.
+    expect(j.settings.x264.x264Params).to.equal(`aq-strength=${DEFAULT_JND.aqStrength}`);
     expect(existsSync(report)).to.equal(true);
   });
 
@@ -185,7 +189,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
       mkdirSync(outDir);
       for (const f of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx') && !f.startsWith('jnd_generator'))) copyFileSync(join(MODELS_DIR, f), join(dir, f));
       // The worker starts while the encoder already opens its output: nothing may remain of it.
-      const r = await runCli(['encode', `lavfi:testsrc2=size=128x96:rate=25:duration=0.4`, '-o', join(outDir, 'out.mp4'), '--provider', 'cpu', '--models', dir]);
+      const r = await runCli(['encode', `lavfi:testsrc2=size=128x96:rate=25:duration=0.4`, '-o', join(outDir, 'out.mp4'), '--provider', 'cpu', '--analysis-precision', 'float32', '--models', dir]);
       expect(r.code).to.equal(1);
       expect(r.stderr.trim().split('\n')).to.have.length(1);
       expect(r.stderr).to.match(/worker-partial-models\/jnd_generator\.onnx: model file not found/);

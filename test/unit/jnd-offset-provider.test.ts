@@ -4,7 +4,8 @@ import type { FrameAnalyser, FrameJnd } from '../../src/analysis/analyser.ts';
 import { qpOffsetsFromJnd } from '../../src/jnd/qp-mapping.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import { DEFAULT_X264 } from '../../src/media/x264-settings.ts';
-import { DEFAULT_JND, jndOffsetProvider, type JndSource } from '../../src/pipeline.ts';
+import { DEFAULT_JND, jndOffsetProvider, jndX264Settings, type JndSource } from '../../src/pipeline.ts';
+import { jndKey } from '../../src/bench/run-bench.ts';
 
 // A 64x32 frame (4x2 macroblocks) seen through a 64x32 view whose JND grows to the right.
 const view = { width: 64, height: 32 };
@@ -128,5 +129,25 @@ describe('jndOffsetProvider decode-ahead (prepare, then offsets)', () => {
     let error: unknown;
     await Promise.resolve(p({ frame: frames[0], grid, index: 0, time: 0 })).catch((e: unknown) => (error = e));
     expect(String(error)).to.match(/model blew up/);
+  });
+});
+
+describe("x264's own AQ under the JND offsets", () => {
+  it('sets aq-strength for JND encodes, keeps other params, and lets an explicit aq-strength win', () => {
+    expect(jndX264Settings(x264, 0.3).x264Params).to.equal('aq-strength=0.3');
+    expect(jndX264Settings({ ...x264, x264Params: 'psy-rd=0' }, 0.3).x264Params).to.equal('psy-rd=0:aq-strength=0.3');
+    expect(jndX264Settings({ ...x264, x264Params: 'aq_strength=0.8' }, 0.3).x264Params).to.equal('aq_strength=0.8');
+    expect(jndX264Settings(x264, 1)).to.equal(x264);
+  });
+
+  it('bench cache keys: the AQ strength counts only for JND-offset methods; old defaults are left out', () => {
+    const k = (aq: number, offsets: unknown, precision: 'float32' | 'int8' = 'float32') => jndKey({ ...DEFAULT_JND, aqStrength: aq, precision }, offsets);
+    expect(k(0.3, 'jnd')).to.have.property('aqStrength', 0.3);
+    expect(k(0.3, 'jnd-centred')).to.have.property('aqStrength', 0.3);
+    expect(k(0.3, { kind: 'none' })).to.not.have.property('aqStrength');
+    expect(k(1, 'jnd')).to.not.have.property('aqStrength');
+    expect(k(1, 'jnd')).to.not.have.property('precision');
+    expect(k(1, 'jnd', 'int8')).to.have.property('precision', 'int8');
+    expect(k(0.3, { kind: 'none' })).to.deep.equal(k(1, { kind: 'none' }));
   });
 });

@@ -5,7 +5,7 @@ import { DEFAULT_CRFS, REFERENCE_CRF, runBench, type BenchEvent } from '../../be
 import { DmvjndError } from '../../errors.ts';
 import { X264_PRESETS, type X264Settings } from '../../media/x264-settings.ts';
 import { progressLine, type ProgressLine } from '../progress.ts';
-import { fail, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions } from '../shared.ts';
+import { fail, inputFromArg, jndAqOption, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions } from '../shared.ts';
 
 /** x264 options shared by bench and search (the rate control is what they vary). */
 export function x264GridOptions<T>(y: Argv<T>) {
@@ -44,7 +44,7 @@ export const benchCommand = {
   command: 'bench <clips..>',
   describe: 'Bitrate versus classifier agreement: BD-rate at equal RCA against x264 and baselines, with plots',
   builder: (y: Argv) =>
-    jndOptions(modelOptions(x264GridOptions(y)))
+    jndAqOption(jndOptions(modelOptions(x264GridOptions(y))))
       .positional('clips', { type: 'string', array: true, describe: 'Clips to benchmark (files, or lavfi:<graph>)' })
       .option('crf', { type: 'string', default: DEFAULT_CRFS.join(','), describe: 'CRF grid, comma-separated (above 51: CRF 51 plus that many QP on every macroblock)' })
       .option('methods', { type: 'string', default: DEFAULT_METHODS.join(','), describe: 'Methods: x264, x264-noaq, cam-roi[@strength], hvs-jnd[@gain], random[@gain], dmv-jnd[@gain], dmv-jnd-centred' })

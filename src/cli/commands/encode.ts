@@ -5,7 +5,7 @@ import { encode, type EncodeReport } from '../../pipeline.ts';
 import { SYNTHETIC_OFFSET_HELP, parseSyntheticOffsets } from '../../offsets/synthetic.ts';
 import { progressLine } from '../progress.ts';
 import {
-  analysisPrecisionOption, defaultOutputFor, fail, fmt, inputFromArg, jndFromArgs, jndOptions, modelOptions, note, pct, print,
+  analysisPrecisionOption, defaultOutputFor, jndAqOption, fail, fmt, inputFromArg, jndFromArgs, jndOptions, modelOptions, note, pct, print,
   providerArg, userClassifiersFromArgs, x264FromArgs, x264Options,
 } from '../shared.ts';
 
@@ -13,7 +13,7 @@ export const encodeCommand = {
   command: 'encode [input]',
   describe: 'Encode a video to H.264/MP4, spending bits where the classifiers look',
   builder: (y: Argv) =>
-    analysisPrecisionOption(jndOptions(modelOptions(x264Options(y))))
+    analysisPrecisionOption(jndAqOption(jndOptions(modelOptions(x264Options(y)))))
       .positional('input', {
         type: 'string',
         describe: 'Input video (any format FFmpeg reads), or lavfi:<graph>; omitted: the embedded sample clip',

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { DEFAULT_SEARCH_CACHE, SEARCH_KINDS, searchTarget, type SearchEvent, type SearchKind } from '../../bench/search.ts';
 import { DmvjndError } from '../../errors.ts';
 import { progressLine, type ProgressLine } from '../progress.ts';
-import { defaultOutputFor, fail, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions, print } from '../shared.ts';
+import { defaultOutputFor, fail, inputFromArg, jndAqOption, jndFromArgs, jndOptions, loadModelsFromArgs, modelOptions, print } from '../shared.ts';
 import { describeReport } from './encode.ts';
 import { numberList, x264GridFromArgs, x264GridOptions } from './bench.ts';
 
@@ -10,7 +10,7 @@ export const searchCommand = {
   command: 'search <input>',
   describe: 'Find the cheapest CRF and JND gain whose classifier agreement meets a target on sampled segments',
   builder: (y: Argv) =>
-    jndOptions(modelOptions(x264GridOptions(y)))
+    jndAqOption(jndOptions(modelOptions(x264GridOptions(y))))
       .positional('input', { type: 'string', demandOption: true, describe: 'Input video (or lavfi:<graph>)' })
       .option('min-rca', { type: 'number', default: 0.99, describe: 'Target RCA (fraction) every sample must reach' })
       .option('kind', { type: 'string', default: 'regional-confident', choices: SEARCH_KINDS as unknown as string[], describe: 'Which RCA the target applies to' })
