@@ -59,9 +59,9 @@ export const DEFAULT_JND: JndSettings = {
   view: 128,
   // Calibrated on the shipped generator: its JND (mean |e| ~45 in 0-255 units) saturates the
   // +12 clamp on most macroblocks at gain 1 (Spearman JND~QP 0.15 on the 720p dev clip);
-  // at 0.2-0.25 the offsets spread (Spearman ~0.6). Between those, 0.2 met the CRF-23
-  // acceptance table (>= 25% smaller, RCA held) on 6 of 14 dev clips in two runs, 0.25 on
-  // 5 and 4 (bench/results/jnd-vs-x264*.md).
+  // at 0.2-0.25 the offsets spread (Spearman ~0.6). With float32 analysis and x264's full
+  // AQ, 0.2 met the CRF-23 acceptance table (>= 25% smaller, RCA held) on 6 of 14 dev clips
+  // in two runs, 0.25 on 5 and 4 (bench/results/jnd-vs-x264-aq10*.md, -gain025*.md).
   jndGain: 0.2,
   pooling: 'mean',
   minOffset: -12,
@@ -74,11 +74,11 @@ export const DEFAULT_JND: JndSettings = {
   sceneCutThreshold: 30,
   // int8 copies (models/int8/): 0.48x the float32 analysis time, offsets 0.43 QP apart on
   // average; whole encodes 1.17x-1.18x plain x264 instead of 1.32x-1.79x on 2 cores, and the
-  // CRF-23 table met on as many clips (bench/results/jnd-vs-x264*.md). Benchmarks pin float32.
+  // CRF-23 table met on 8 and 8 clips (float32: 7 and 7). Benchmarks pin float32.
   precision: 'int8',
   // x264's variance AQ moves QPs by several steps on its own and masked the JND offsets
   // (read-back Spearman >= 0.5 on 9 of 14 dev clips at 1, 12 at 0.3); at 0.3 the CRF-23
-  // acceptance table also met on 7 clips instead of 6 (bench/results/jnd-vs-x264*.md).
+  // acceptance table also met on 7 clips instead of 6 in float32 (bench/results/jnd-vs-x264*.md).
   // Plain x264 elsewhere keeps its default AQ.
   aqStrength: 0.3,
 };
