@@ -17,6 +17,7 @@ import { loadModels, type ModelSet } from '../src/inference/models.ts';
 import { qpOffsetsFromJnd } from '../src/jnd/qp-mapping.ts';
 import { macroblockGrid } from '../src/media/mb-grid.ts';
 import { decodeVideo, openInput } from '../src/media/source.ts';
+import { pearson } from '../src/metrics/spearman.ts';
 import { DEFAULT_JND } from '../src/pipeline.ts';
 import { devClips, flag, writeResult } from './common.ts';
 
@@ -26,17 +27,6 @@ const every = Number(flag(args, 'every', '30'));
 const outName = flag(args, 'name', 'int8-fidelity');
 const CRF = 23;
 
-function pearson(a: Float32Array, b: Float32Array): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i] / n; mb += b[i] / n; }
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma, db = b[i] - mb;
-    sab += da * db; saa += da * da; sbb += db * db;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : Number.NaN;
-}
 const mean = (v: ArrayLike<number>) => { let s = 0; for (let i = 0; i < v.length; i++) s += v[i]; return s / v.length; };
 
 const threads = 1;
@@ -67,8 +57,8 @@ for (const clip of devClips()) {
         const absd = Array.from(d, Math.abs).sort((x, y) => x - y);
         frames.push({
           index,
-          cam_r: pearson(f.r.mergedCam, q.r.mergedCam),
-          jnd_r: pearson(f.r.jnd, q.r.jnd),
+          cam_r: pearson(f.r.mergedCam, q.r.mergedCam) ?? Number.NaN,
+          jnd_r: pearson(f.r.jnd, q.r.jnd) ?? Number.NaN,
           jnd_float: mean(f.r.jnd),
           jnd_int8: mean(q.r.jnd),
           offset_float: mean(of),

@@ -78,8 +78,8 @@ export class WorkerJndAnalyser {
   }
 
   /** Start a worker and load the generator and the four JND classifiers in it. */
-  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; precision?: AnalysisPrecision; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
-    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, precision: opts.precision ?? 'float32' });
+  static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; precision: AnalysisPrecision; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
+    const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, precision: opts.precision });
     const ready = await new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
       const onMessage = (m: JndWorkerReply) => {
         if (m.id !== -1) return;

@@ -98,18 +98,14 @@ export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet
     throw new Error('loadModels: an int8 model set is for the JND analysis only (pass heldout: false and no user classifiers)');
   }
   // The JND classifiers and the generator: float from `dir`, or int8 from `dir/int8`.
-  const analysisPath = (name: string): string => {
-    if (!int8) return join(dir, `${name}.onnx`);
-    const path = join(dir, INT8_SUBDIR, `${name}.onnx`);
-    if (!existsSync(path)) {
-      throw new DmvjndError('load model', path, 'int8 model file not found (run `npm run quantize`, or use --analysis-precision float32)');
-    }
-    return path;
-  };
+  const analysisFile = (name: string) =>
+    int8
+      ? { path: join(dir, INT8_SUBDIR, `${name}.onnx`), missingReason: 'int8 model file not found (run `npm run quantize`, or use --analysis-precision float32)' }
+      : { path: join(dir, `${name}.onnx`) };
   const cifar = async (name: string, role: 'jnd' | 'heldout'): Promise<ClassifierModel> => ({
     name,
     role,
-    loaded: await loadSession({ path: role === 'jnd' ? analysisPath(name) : join(dir, `${name}.onnx`), inputs: ['x'], outputs: ['logits', 'cam'] }, common),
+    loaded: await loadSession({ ...(role === 'jnd' ? analysisFile(name) : { path: join(dir, `${name}.onnx`) }), inputs: ['x'], outputs: ['logits', 'cam'] }, common),
     inputName: 'x',
     logitsName: 'logits',
     camName: 'cam',
@@ -123,7 +119,7 @@ export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet
   const generator =
     opts.generator === false
       ? undefined
-      : await loadSession({ path: analysisPath(GENERATOR), inputs: ['x', 'cam'], outputs: ['x_hat', 'e'] }, common);
+      : await loadSession({ ...analysisFile(GENERATOR), inputs: ['x', 'cam'], outputs: ['x_hat', 'e'] }, common);
   const user: ClassifierModel[] = [];
   for (const spec of opts.userClassifiers ?? []) user.push(await loadUserClassifier(spec, common));
   const all = [...jnd, ...(heldout ? [heldout] : []), ...user];

@@ -17,6 +17,8 @@ export interface SessionSpec {
   path: string;
   inputs: readonly string[];
   outputs: readonly string[];
+  /** The error's reason when the file is missing (default: how to make the float models). */
+  missingReason?: string;
 }
 
 export interface LoadedSession {
@@ -56,7 +58,7 @@ export async function loadSession(
   opts: { provider: Provider; threads?: number; onNote?: (line: string) => void },
 ): Promise<LoadedSession> {
   const { path } = spec;
-  if (!existsSync(path)) throw new DmvjndError('load model', path, 'model file not found (run `npm run export` or restore models/)');
+  if (!existsSync(path)) throw new DmvjndError('load model', path, spec.missingReason ?? 'model file not found (run `npm run export` or restore models/)');
   if (statSync(path).size === 0) throw new DmvjndError('load model', path, 'model file is empty');
   ort.env.logLevel = 'fatal';
   const threads = opts.threads ?? defaultModelThreads();

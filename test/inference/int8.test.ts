@@ -8,18 +8,11 @@ import { encodeVideo } from '../../src/media/encode.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import { sampleClip } from '../../src/media/sample-clip.ts';
 import { decodeVideo, openInput } from '../../src/media/source.ts';
+import { pearson } from '../../src/metrics/spearman.ts';
 import { DEFAULT_JND } from '../../src/pipeline.ts';
 import { VIDEOS_DIR, hasVideos, runCli, tempDir } from '../helpers/env.ts';
 import { MODELS_DIR, NO_INT8_MODELS_REASON, hasInt8Models } from '../helpers/models.ts';
 
-function pearson(a: Float32Array, b: Float32Array): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) { ma += a[i] / n; mb += b[i] / n; }
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) { sab += (a[i] - ma) * (b[i] - mb); saa += (a[i] - ma) ** 2; sbb += (b[i] - mb) ** 2; }
-  return sab / Math.sqrt(saa * sbb);
-}
 
 describe('int8 analysis models (models/int8, npm run quantize)', function () {
   if (!hasInt8Models) {
@@ -88,7 +81,7 @@ describe('int8 analysis models (models/int8, npm run quantize)', function () {
               const oq = qpOffsetsFromJnd(q.jnd, q.view, grid, opts);
               let bias = 0, abs = 0;
               for (let i = 0; i < of.length; i++) { bias += (oq[i] - of[i]) / of.length; abs += Math.abs(oq[i] - of[i]) / of.length; }
-              frames.push({ r: pearson(f.jnd, q.jnd), bias, abs });
+              frames.push({ r: pearson(f.jnd, q.jnd) ?? Number.NaN, bias, abs });
               taken++;
             } finally {
               frame.free();
