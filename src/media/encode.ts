@@ -65,8 +65,14 @@ export interface EncodeVideoOptions {
   offsets?: OffsetProvider;
   onProgress?: (p: EncodeProgress) => void;
   signal?: AbortSignal;
-  /** Stop after this many frames (samples, tests); default: the whole input. */
+  /** Stop after this many decoded frames (samples, tests); default: the whole input. */
   maxFrames?: number;
+  /**
+   * Encode only the decoded frames (by 0-based decode index) this accepts; the others are
+   * decoded and dropped, keeping the kept frames' own timestamps. For measurements on
+   * frames spread over a clip (a clip's first frames can be a fade from black).
+   */
+  selectFrames?: (index: number) => boolean;
   /**
    * Refuse settings under which x264 silently ignores the offsets (default true).
    * Tests turn it off to show that x264 really does ignore them.
@@ -202,6 +208,11 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     try {
       for await (const decoded of decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal })) {
         const { frame } = decoded;
+        if (opts.selectFrames && !opts.selectFrames(decoded.index)) {
+          frame.free();
+          if (opts.maxFrames !== undefined && ++decodedFrames >= opts.maxFrames) break;
+          continue;
+        }
         let queued = false;
         try {
           interlacedInput ||= decoded.interlaced;

@@ -61,6 +61,19 @@ describe('media: the encode preserves frames, timing, aspect and audio', functio
     times.forEach((t, i) => expect(t, `frame ${i}`).to.be.closeTo(expected[i], 0.0005));
   });
 
+  it('selectFrames encodes only the chosen frames, each at its own timestamp', async () => {
+    const out = join(tmp.path, 'selected.mp4');
+    const picked = [3, 11, 20];
+    const result = await encodeVideo({
+      input: { source: 'testsrc2=size=160x120:rate=25:duration=1', lavfi: true },
+      output: out, x264: { keyint: 1 }, selectFrames: (i) => picked.includes(i), maxFrames: 21,
+    });
+    expect(result.frames).to.equal(3);
+    const maps = await readAllQpMaps(out);
+    expect(maps.map((m) => m.type)).to.deep.equal(['I', 'I', 'I']);
+    maps.forEach((m, k) => expect(m.time, `frame ${k}`).to.be.closeTo(picked[k] / 25, 0.0005));
+  });
+
   it('pads odd frame sizes by one pixel instead of failing', async () => {
     const { info, result } = await roundTrip({ source: 'testsrc2=size=161x121:rate=25:duration=0.4,format=rgb24', lavfi: true }, 'odd.mp4');
     expect([info.width, info.height]).to.deep.equal([162, 122]);
