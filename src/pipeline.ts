@@ -77,7 +77,8 @@ export const DEFAULT_JND: JndSettings = {
   // CRF-23 table met on 8 and 8 clips (float32: 7 and 7). Benchmarks pin float32.
   precision: 'int8',
   // x264's variance AQ moves QPs by several steps on its own and masked the JND offsets
-  // (read-back Spearman >= 0.5 on 9 of 14 dev clips at 1, 12 at 0.3); at 0.3 the CRF-23
+  // (read-back Spearman >= 0.5 on 8 intra frames spread over each dev clip: 11 of 14 clips at 1,
+  // 14 at 0.3; on each clip's first 8 frames 9 and 12); at 0.3 the CRF-23
   // acceptance table also met on 7 clips instead of 6 in float32 (bench/results/jnd-vs-x264*.md).
   // Plain x264 elsewhere keeps its default AQ.
   aqStrength: 0.3,
