@@ -4,10 +4,13 @@
  * original: size saving, confident and all-decision regional RCA, global and held-out
  * RCA, PSNR-Y, and Spearman(JND, QP) on intra frames.
  *
- *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--gain 0.2] [--view 128] [--stride 8] [--precision float32|int8] [--clips a,b] [--name jnd-vs-x264]
+ *   npx tsx bench/jnd-vs-x264.ts [--frames 90] [--window first|middle] [--gain 0.2] [--view 128] [--stride 8] [--precision float32|int8] [--clips a,b] [--name jnd-vs-x264]
  *   [--x264-params aq-strength=0.3]   (every encode; defaults: the encode's defaults)
  *   [--jnd-aq-strength 0.3]   (x264's own AQ in the JND-guided encodes; default: the encode's)
  *   [--jnd-x264-params ...]   (other x264 options for the JND-guided encodes only)
+ *
+ *   --window middle: the N frames in the middle of each clip instead of its first N (a clip's
+ *   start can be unrepresentative: the animation's first second is a fade from black).
  *
  * Writes bench/results/<name>.{json,md} (default name jnd-vs-x264).
  */
@@ -17,6 +20,7 @@ import { basename, join } from 'node:path';
 import { AnalysisMemo } from '../src/analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../src/analysis/verify.ts';
 import { loadModels, type AnalysisPrecision } from '../src/inference/models.ts';
+import { probeMedia } from '../src/media/probe.ts';
 import { DEFAULT_X264 } from '../src/media/x264-settings.ts';
 import { DEFAULT_JND, encode, type EncodeReport } from '../src/pipeline.ts';
 import { devClips, flag, pct, repoRelative, writeResult } from './common.ts';
@@ -24,6 +28,8 @@ import { intraSpearman } from './intra-spearman.ts';
 
 const args = process.argv.slice(2);
 const frames = Number(flag(args, 'frames', '90'));
+const window = flag(args, 'window', 'first');
+if (window !== 'first' && window !== 'middle') throw new Error(`expected --window first or middle but received ${window}`);
 const gain = Number(flag(args, 'gain', String(DEFAULT_JND.jndGain)));
 const view = Number(flag(args, 'view', String(DEFAULT_JND.view)));
 const stride = Number(flag(args, 'stride', String(DEFAULT_JND.analysisStride)));
@@ -50,7 +56,9 @@ const analysisMemo = new AnalysisMemo();
 
 for (const clip of clips) {
   const name = basename(clip);
-  const common = { input: clip, models, int8Models, referenceCache, analysisMemo, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
+  const total = (await probeMedia(clip)).frames;
+  const startFrame = window === 'middle' ? Math.max(0, Math.floor((total - frames) / 2)) : 0;
+  const common = { input: clip, startFrame, models, int8Models, referenceCache, analysisMemo, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
   const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
   const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd', x264: { ...common.x264, x264Params: joinParams(x264Params, jndX264Params) } });
   // Spearman(JND, read-back QP) on 8 intra frames spread over the clip (the headline) and
@@ -61,6 +69,7 @@ for (const clip of clips) {
   const row = {
     clip: name,
     frames: ours.frames,
+    start_frame: startFrame,
     // Video rates (the H.264 stream); the file saving also counts the audio both copy.
     plain_kbps: plain.video_bitrate_kbps,
     jnd_kbps: ours.video_bitrate_kbps,
@@ -98,18 +107,19 @@ await int8Models?.release();
 const md = [
   `# JND-guided encode vs plain x264, both at CRF 23 (preset medium)`,
   '',
-  `First ${frames} frames of each dev clip; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}, x264 aq-strength ${aqStrength} in the JND encodes (plain: x264's default)${precision === 'int8' ? ', int8 analysis models (`models/int8/`)' : ''}${x264Params ? `, x264 ${x264Params}` : ''}${jndX264Params ? `, JND encodes only: x264 ${jndX264Params}` : ''}; RCA against the original, tau 0.5; models: \`${repoRelative(models.dir)}/\`.`,
+  `${window === 'middle' ? `The ${frames} frames in the middle of each dev clip (first frame in the "clip" column)` : `First ${frames} frames of each dev clip`}; view ${view} px, gain ${gain}, pooling ${pooling}, analysis stride ${stride}, x264 aq-strength ${aqStrength} in the JND encodes (plain: x264's default)${precision === 'int8' ? ', int8 analysis models (`models/int8/`)' : ''}${x264Params ? `, x264 ${x264Params}` : ''}${jndX264Params ? `, JND encodes only: x264 ${jndX264Params}` : ''}; RCA against the original, tau 0.5; models: \`${repoRelative(models.dir)}/\`.`,
+  ...(window === 'middle' ? ['The outputs also carry the audio from the clip\'s start up to the window\'s end, so "file saving" means little here: read the video saving.'] : []),
   `Acceptance per clip: >= 25% smaller, confident regional RCA >= 99%, all-decision regional RCA no more than 1 point below plain x264's. Rates and "saving" are the H.264 stream's; "file saving" also counts the audio that both outputs copy (9 of the 14 clips have audio), which dilutes it.`,
   '',
   '| clip | plain video kbit/s | JND video kbit/s | saving (video) | file saving | regional RCA conf. (JND) | regional RCA all (JND / plain) | global RCA all (JND) | held-out regional all (JND / plain) | PSNR-Y JND / plain | Spearman JND~QP, 8 intra frames spread: median (lowest) | Spearman, first 8 frames | JND offset spread p10-p90 (QP) | meets |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r: any) =>
-    `| ${r.clip} | ${r.plain_kbps.toFixed(0)} | ${r.jnd_kbps.toFixed(0)} | ${pct(r.saving, 1)} | ${pct(r.file_saving, 1)} | ${pct(r.jnd_regional_confident)} | ${pct(r.jnd_regional_all)} / ${pct(r.plain_regional_all)} | ${pct(r.jnd_global_all)} | ${pct(r.jnd_heldout_regional_all)} / ${pct(r.plain_heldout_regional_all)} | ${r.psnr_jnd.toFixed(2)} / ${r.psnr_plain.toFixed(2)} | ${r.spearman_jnd_qp_intra_median?.toFixed(2) ?? 'n/a'} (${r.spearman_jnd_qp_intra_min?.toFixed(2) ?? 'n/a'}) | ${r.spearman_jnd_qp_intra_first8_median?.toFixed(2) ?? 'n/a'} | ${r.offset_spread_p10_p90_qp?.toFixed(1) ?? 'n/a'} | ${r.meets ? 'yes' : 'no'}${r.meets_file ? '' : r.meets ? ' (video only)' : ''} |`,
+    `| ${r.clip}${window === 'middle' ? ` (from ${r.start_frame})` : ''} | ${r.plain_kbps.toFixed(0)} | ${r.jnd_kbps.toFixed(0)} | ${pct(r.saving, 1)} | ${pct(r.file_saving, 1)} | ${pct(r.jnd_regional_confident)} | ${pct(r.jnd_regional_all)} / ${pct(r.plain_regional_all)} | ${pct(r.jnd_global_all)} | ${pct(r.jnd_heldout_regional_all)} / ${pct(r.plain_heldout_regional_all)} | ${r.psnr_jnd.toFixed(2)} / ${r.psnr_plain.toFixed(2)} | ${r.spearman_jnd_qp_intra_median?.toFixed(2) ?? 'n/a'} (${r.spearman_jnd_qp_intra_min?.toFixed(2) ?? 'n/a'}) | ${r.spearman_jnd_qp_intra_first8_median?.toFixed(2) ?? 'n/a'} | ${r.offset_spread_p10_p90_qp?.toFixed(1) ?? 'n/a'} | ${r.meets ? 'yes' : 'no'}${r.meets_file ? '' : r.meets ? ' (video only)' : ''} |`,
   ),
   '',
   `Meets all three acceptance conditions on ${rows.filter((r: any) => r.meets).length} of ${rows.length} clips by video size (${rows.filter((r: any) => r.meets_file).length} by file size); Spearman JND~QP >= 0.5 on intra frames spread over the clip on ${rows.filter((r: any) => (r.spearman_jnd_qp_intra_median ?? 0) >= 0.5).length} of ${rows.length} by median, on every sampled frame on ${rows.filter((r: any) => (r.spearman_jnd_qp_intra_min ?? 0) >= 0.5).length}; on the first 8 frames on ${rows.filter((r: any) => (r.spearman_jnd_qp_intra_first8_median ?? 0) >= 0.5).length} by median.`,
   'Spearman: intra frames (keyint 1) coded with the JND encode\'s settings and analysed every frame; "spread" takes the middle frame of each of 8 equal segments of the clip, "first 8" frames 0-7 (what this column measured before 2026-11-26).',
   '',
 ].join('\n');
-writeResult(outName, { settings: { frames, gain, view, stride, pooling, precision, aqStrength, crf: 23, preset: 'medium', tau: 0.5, x264Params: x264Params ?? null, jndX264Params: jndX264Params ?? null }, rows }, md);
+writeResult(outName, { settings: { frames, window, gain, view, stride, pooling, precision, aqStrength, crf: 23, preset: 'medium', tau: 0.5, x264Params: x264Params ?? null, jndX264Params: jndX264Params ?? null }, rows }, md);
 console.log(md);

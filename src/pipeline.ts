@@ -114,8 +114,10 @@ export interface EncodeOptions {
   userClassifiers?: UserClassifierSpec[];
   onProgress?: (stage: 'encode' | 'verify', frames: number, total: number | undefined) => void;
   onNote?: (line: string) => void;
-  /** Encode (and verify) only the first N frames. */
+  /** Encode (and verify) only the first N frames (from `startFrame`). */
   maxFrames?: number;
+  /** Start at this 0-based frame of the input (benchmarks measuring a window mid-clip); default 0. */
+  startFrame?: number;
   /** Share the reference's decisions between runs on the same input (benchmarks). */
   referenceCache?: ReferenceDecisionCache;
   /** Share the input's CAM/JND analysis between runs on the same frames (benchmarks: one analysis per clip, not per CRF). */
@@ -152,7 +154,16 @@ export interface EncodeReport {
   timings_ms: { decode: number; analysis: number; analysis_wait: number; encode: number; verify: number; total: number };
   /** Peak resident memory of this process so far, in MiB. */
   peak_rss_mib: number;
-  settings: { offsets: string; x264: X264Settings; jnd: JndSettings; provider: string; models: string | null; tau: number };
+  settings: {
+    offsets: string;
+    x264: X264Settings;
+    jnd: JndSettings;
+    provider: string;
+    models: string | null;
+    tau: number;
+    /** First input frame encoded (0 unless a benchmark measured a window mid-clip). */
+    start_frame: number;
+  };
 }
 
 export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
@@ -160,6 +171,10 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const jnd: JndSettings = { ...DEFAULT_JND, ...opts.jnd };
   checkJndSettings(jnd);
   const tau = opts.tau ?? 0.5;
+  const startFrame = opts.startFrame ?? 0;
+  if (!Number.isInteger(startFrame) || startFrame < 0) {
+    throw new DmvjndError('arguments', undefined, `expected the start frame to be an integer >= 0 but received ${startFrame}`);
+  }
   const source = opts.offsets ?? 'jnd';
   const jndSource = source === 'jnd' || source === 'jnd-centred';
   const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource ? jnd.aqStrength : 1);
@@ -246,7 +261,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       output: opts.output,
       x264,
       offsets,
-      maxFrames: opts.maxFrames,
+      maxFrames: opts.maxFrames !== undefined ? startFrame + opts.maxFrames : undefined,
+      selectFrames: startFrame > 0 ? (i) => i >= startFrame : undefined,
       onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
     });
     worker = await workerStart;
@@ -260,6 +276,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         view: jnd.view,
         tau,
         maxFrames: opts.maxFrames,
+        startFrame,
         referenceCache: opts.referenceCache,
         onProgress: (f) => opts.onProgress?.('verify', f, result.frames),
       });
@@ -301,6 +318,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         provider: worker?.provider ?? models?.provider ?? 'none',
         models: worker?.modelsDir ?? models?.dir ?? null,
         tau,
+        start_frame: startFrame,
       },
     };
   } finally {

@@ -54,6 +54,8 @@ export interface VerifyOptions {
   onProgress?: (frames: number, total: number | undefined) => void;
   /** Compare only the first N frames of the reference (when the encode was cut to N). */
   maxFrames?: number;
+  /** Skip this many reference frames first (when the encode started mid-clip); default 0. */
+  startFrame?: number;
   /**
    * Reuse the reference's decisions across verifications of the same reference (a
    * benchmark verifies many encodes of one clip): halves the classifier work.
@@ -65,8 +67,8 @@ export interface VerifyOptions {
 export class ReferenceDecisionCache {
   private readonly entries = new Map<string, ClassifierDecisions[][]>();
 
-  frames(reference: string, view: number, models: ModelSet): ClassifierDecisions[][] {
-    const key = `${reference}\u0000${view}\u0000${models.dir}\u0000${models.user.map((m) => m.loaded.path).join(',')}`;
+  frames(reference: string, view: number, models: ModelSet, startFrame = 0): ClassifierDecisions[][] {
+    const key = `${reference}\u0000${view}\u0000${models.dir}\u0000${models.user.map((m) => m.loaded.path).join(',')}\u0000${startFrame}`;
     let list = this.entries.get(key);
     if (!list) this.entries.set(key, (list = []));
     return list;
@@ -91,7 +93,8 @@ export async function verifyVideos(opts: VerifyOptions): Promise<VerifyReport> {
   let firstTime: number | undefined;
   let encFirstTime: number | undefined;
   let endTime = 0;
-  const refCache = opts.referenceCache?.frames(ref.label, opts.view, opts.models);
+  const startFrame = opts.startFrame ?? 0;
+  const refCache = opts.referenceCache?.frames(ref.label, opts.view, opts.models, startFrame);
   const refFrames = decodeVideo(ref);
   const encFrames = decodeVideo(enc);
   const refTb = ref.video.timeBase;
@@ -100,6 +103,11 @@ export async function verifyVideos(opts: VerifyOptions): Promise<VerifyReport> {
   let view = { width: 0, height: 0 };
   let windows = 0;
   try {
+    for (let skipped = 0; skipped < startFrame; skipped++) {
+      const a = await refFrames.next();
+      if (a.done) throw new DmvjndError('verify', ref.label, `the video has ${skipped} frames, fewer than the start frame ${startFrame}`);
+      a.value.frame.free();
+    }
     for (;;) {
       if (opts.maxFrames !== undefined && frames >= opts.maxFrames) {
         const extra = await encFrames.next();

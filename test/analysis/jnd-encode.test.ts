@@ -11,7 +11,8 @@ import { decodeVideo, openInput } from '../../src/media/source.ts';
 import { readAllQpMaps } from '../../src/media/qp-readback.ts';
 import { sampleClip } from '../../src/media/sample-clip.ts';
 import { spearman } from '../../src/metrics/spearman.ts';
-import { DEFAULT_JND, DEFAULT_X264, jndOffsetProvider } from '../../src/index.ts';
+import { DEFAULT_JND, DEFAULT_X264, encode, jndOffsetProvider } from '../../src/index.ts';
+import { probeMedia } from '../../src/media/probe.ts';
 import { jndX264Settings } from '../../src/pipeline.ts';
 import { intraSpearman } from '../../bench/intra-spearman.ts';
 import { VIDEOS_DIR, hasVideos, runCli, tempDir } from '../helpers/env.ts';
@@ -105,6 +106,21 @@ describe('JND-guided encode (needs the ONNX models)', function () {
     // The JND encode ran x264's own AQ at the JND setting, and the report says so.
     expect(j.settings.x264.x264Params).to.equal(`aq-strength=${DEFAULT_JND.aqStrength}`);
     expect(existsSync(report)).to.equal(true);
+  });
+
+  it('a window mid-clip (startFrame) is encoded from that frame and verified against the same reference frames', async () => {
+    const out = join(tmp.path, 'window.mp4');
+    const r = await encode({ input: reference, output: out, models, analysisThread: 'main', jnd: { precision: 'float32' }, startFrame: 5, maxFrames: 6, verify: true });
+    expect(r.frames).to.equal(6);
+    expect(r.settings.start_frame).to.equal(5);
+    const fps = (await probeMedia(reference)).frameRate;
+    expect((await readAllQpMaps(out))[0].time, 'first frame time (s)').to.be.closeTo(5 / fps, 0.001);
+    // Against the reference's frames 5-10 the window is a close copy; against frames 0-5
+    // (the wrong frames of this moving clip) it is not.
+    const wrong = await verifyVideos({ reference, encoded: out, models, view: 128, tau: 0.5, maxFrames: 6 });
+    expect(r.psnr_y_db!, 'PSNR-Y, right frames').to.be.above(wrong.psnr_y_db! + 5);
+    const past = await verifyVideos({ reference, encoded: out, models, view: 128, tau: 0.5, startFrame: 100 }).catch((e: Error) => e);
+    expect(String(past)).to.match(/fewer than the start frame 100/);
   });
 
   it('verify exits non-zero with a sentence when frame counts differ', async () => {
