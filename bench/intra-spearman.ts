@@ -74,8 +74,7 @@ export async function intraSpearman(
   },
 ): Promise<IntraSpearman> {
   const sample = opts.sample ?? 'spread';
-  const total = sample === 'first' ? opts.frames ?? 8 : (await probeMedia(clip)).frames;
-  const wanted = intraSampleIndices(total, opts.frames ?? 8, sample);
+  const wanted = intraSampleIndices((await probeMedia(clip)).frames, opts.frames ?? 8, sample);
   const wantedSet = new Set(wanted);
   const analyser = new FrameAnalyser(opts.models, opts.jnd.view, opts.memo?.scope(clip, opts.jnd.view, opts.models));
   const pooled = new Map<number, Float32Array>();

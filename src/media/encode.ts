@@ -25,7 +25,7 @@ import type { Frame, Packet, Stream } from 'node-av/lib';
 import { DmvjndError, asDmvjndError, reasonOf } from '../errors.ts';
 import { beginAtomicOutput } from '../util/atomic-output.ts';
 import { macroblockGrid, roiSideData, type MacroblockGrid } from './mb-grid.ts';
-import { decodeVideo, openInput, type InputSpec } from './source.ts';
+import { decodeVideo, openInput, type DecodedFrame, type InputSpec } from './source.ts';
 import { DEFAULT_X264, checkX264Settings, libx264Options, x264CrfAndShift, type X264Settings } from './x264-settings.ts';
 
 export interface FrameContext {
@@ -204,15 +204,10 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       frames++;
       opts.onProgress?.({ frames, totalFrames, elapsedMs: performance.now() - t0 });
     };
-    let decodedFrames = 0;
     try {
-      for await (const decoded of decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal })) {
+      const decodedFrames = decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal });
+      for await (const decoded of framesToEncode(decodedFrames, opts.selectFrames, opts.maxFrames)) {
         const { frame } = decoded;
-        if (opts.selectFrames && !opts.selectFrames(decoded.index)) {
-          frame.free();
-          if (opts.maxFrames !== undefined && ++decodedFrames >= opts.maxFrames) break;
-          continue;
-        }
         let queued = false;
         try {
           interlacedInput ||= decoded.interlaced;
@@ -246,8 +241,6 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
           if (!queued) frame.free();
         }
         while (queue.length > lookahead) await encodeNext();
-        decodedFrames++;
-        if (opts.maxFrames !== undefined && decodedFrames >= opts.maxFrames) break;
       }
       while (queue.length > 0) await encodeNext();
     } finally {
@@ -287,6 +280,21 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
   } finally {
     encoder?.close();
     await input.close().catch(() => undefined);
+  }
+}
+
+/** The decoded frames an encode takes: those `select` accepts among the first `maxFrames` decoded. */
+async function* framesToEncode(
+  frames: AsyncGenerator<DecodedFrame>,
+  select: ((index: number) => boolean) | undefined,
+  maxFrames: number | undefined,
+): AsyncGenerator<DecodedFrame> {
+  let decoded = 0;
+  for await (const f of frames) {
+    decoded++;
+    if (select && !select(f.index)) f.frame.free();
+    else yield f;
+    if (maxFrames !== undefined && decoded >= maxFrames) return;
   }
 }
 
