@@ -31,6 +31,7 @@ import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, 
 import type { MacroblockGrid } from './media/mb-grid.ts';
 import { preflightInput, type InputSpec } from './media/source.ts';
 import { checkOutputPath } from './util/atomic-output.ts';
+import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
 
@@ -180,6 +181,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource ? jnd.aqStrength : 1);
   // Bad input or output paths fail in milliseconds, before the models load.
   checkOutputPath(opts.output);
+  checkOutputIsNotInput(opts.input, opts.output);
   await preflightInput(opts.input);
   const custom = typeof source === 'object' && source.kind === 'custom' ? source : undefined;
   // The JND analysis runs on a worker thread beside decoding and x264, unless the caller
