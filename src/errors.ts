@@ -14,7 +14,8 @@ export type Stage =
   | 'write output'
   | 'read back'
   | 'load model'
-  | 'verify';
+  | 'verify'
+  | 'queue';
 
 export class DmvjndError extends Error {
   override readonly name = 'DmvjndError';

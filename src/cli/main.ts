@@ -4,10 +4,12 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { batchCommand } from './commands/batch.ts';
 import { benchCommand } from './commands/bench.ts';
 import { encodeCommand } from './commands/encode.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { jndCommand } from './commands/jnd.ts';
+import { queueCommand } from './commands/queue.ts';
 import { sampleCommand } from './commands/sample.ts';
 import { searchCommand } from './commands/search.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -28,7 +30,9 @@ await yargs(hideBin(process.argv))
   .command(sampleCommand as never)
   .command(benchCommand as never)
   .command(searchCommand as never)
-  .demandCommand(1, 'Name a command: encode, verify, jnd, inspect, sample, bench or search (see --help).')
+  .command(batchCommand as never)
+  .command(queueCommand as never)
+  .demandCommand(1, 'Name a command: encode, verify, jnd, inspect, sample, bench, search, batch or queue (see --help).')
   .strict()
   .recommendCommands()
   .fail((msg, err, y) => {
