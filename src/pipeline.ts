@@ -24,7 +24,7 @@ import { FrameRgbScaler } from './analysis/frame-scaler.ts';
 import { viewSizeFor } from './analysis/machine-view.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
-import { ANALYSIS_PRECISIONS, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
+import { ANALYSIS_PRECISIONS, DEFAULT_MODELS_DIR, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
 import { qpOffsetsFromJnd, type JndPooling } from './jnd/qp-mapping.ts';
 import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, type OffsetProvider } from './media/encode.ts';
@@ -34,6 +34,13 @@ import { checkOutputPath } from './util/atomic-output.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
+import { detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
+import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpec } from './machines/registry.ts';
+import type { Machine, MachineScores } from './machines/machine.ts';
+import { WorkerDetector } from './machines/detector-worker-client.ts';
+import type { DetectorMachine } from './machines/detector.ts';
+import type { InputSize } from './machines/detector-runner.ts';
+import { DEFAULT_DETECTION_MATCH } from './metrics/detection.ts';
 
 export interface JndSettings {
   /** Short side of the machine view in pixels. */
@@ -102,7 +109,23 @@ export interface EncodeOptions {
    * Where the per-MB offsets come from: the DMV-JND (default), a synthetic map, or any
    * other method (benchmarks' baselines) built from the run's frame analyser.
    */
-  offsets?: 'jnd' | 'jnd-centred' | SyntheticOffsetSpec | CustomOffsetMethod;
+  offsets?: 'jnd' | 'jnd-centred' | SyntheticOffsetSpec | CustomOffsetMethod | DetectorOffsetSpec;
+  /**
+   * The machine the video is encoded for (machines/registry.ts; default centernet): it
+   * guides the detector methods' offsets (det-roi, ...) and verifies. The default offsets
+   * follow it: det-roi for a detector, the DMV-JND for cifar.
+   */
+  machine?: string;
+  /** Further machines to verify with (reports carry each under machines.<name>). */
+  verifyMachines?: string[];
+  /** Already loaded machines by name (benchmarks); others are loaded and released here. */
+  loadedMachines?: Machine[];
+  /** Detector-guided offsets: the network input the guide runs at (default DEFAULT_GUIDE_SIZE). */
+  guideSize?: InputSize;
+  /** Share guide detections on the same source frames between runs (benchmarks). */
+  detectionMemo?: DetectionMemo;
+  /** An already loaded guide detector for the det-* offsets (benchmarks; runs on this thread). */
+  guideMachine?: DetectorMachine;
   x264?: Partial<X264Settings>;
   jnd?: Partial<JndSettings>;
   provider?: Provider;
@@ -134,6 +157,28 @@ export interface EncodeOptions {
   int8Models?: ModelSet;
 }
 
+/**
+ * The detector-guided offsets run the guide detector at this input size on the analysis
+ * worker (the verifying machine always runs at its native size).
+ */
+export const DEFAULT_GUIDE_SIZE: InputSize = { width: 512, height: 512 };
+
+/** Guide detections per (input, machine, size) and frame timestamp, shared by runs on the same frames. */
+export class DetectionMemo {
+  private readonly scopes = new Map<string, Map<string, Promise<import('./machines/detector-runner.ts').DetectorOutput>>>();
+
+  scope(input: string, machine: Machine): Map<string, Promise<import('./machines/detector-runner.ts').DetectorOutput>> {
+    const key = `${input}\u0000${machine.fingerprint}`;
+    let m = this.scopes.get(key);
+    if (!m) {
+      // One clip at a time: a benchmark finishes a clip before the next.
+      this.scopes.clear();
+      this.scopes.set(key, (m = new Map()));
+    }
+    return m;
+  }
+}
+
 export interface EncodeReport {
   input: string;
   output: string;
@@ -149,6 +194,8 @@ export interface EncodeReport {
   duration: number;
   psnr_y_db: number | null;
   rca: VerifyReport['rca'] | null;
+  /** Every verifying machine's agreement scores (null without --verify). */
+  machines: Record<string, MachineScores> | null;
   audio: EncodeVideoResult['audio'];
   analysed_frames: number;
   scene_cuts: number;
@@ -157,6 +204,10 @@ export interface EncodeReport {
   peak_rss_mib: number;
   settings: {
     offsets: string;
+    /** The machine the encode was made for (and verified with). */
+    machine: string;
+    /** Which machine placed the offsets: a detector for det-*, cifar for the DMV-JND, none otherwise. */
+    guided_by: string;
     x264: X264Settings;
     jnd: JndSettings;
     provider: string;
@@ -176,8 +227,14 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   if (!Number.isInteger(startFrame) || startFrame < 0) {
     throw new DmvjndError('arguments', undefined, `expected the start frame to be an integer >= 0 but received ${startFrame}`);
   }
-  const source = opts.offsets ?? 'jnd';
+  const machineSpec = parseMachine(opts.machine ?? DEFAULT_MACHINE);
+  const verifyNames = [...new Set([machineSpec.name, ...(opts.verifyMachines ?? []).map((n) => parseMachine(n).name)])];
+  // Until a DMV-JND trained for the detector exists, a detector's default is its box ROI.
+  const source = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets('det-roi')! : 'jnd');
   const jndSource = source === 'jnd' || source === 'jnd-centred';
+  const det = typeof source === 'object' && source.kind === 'detector' ? source : undefined;
+  // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
+  const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);
   const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource ? jnd.aqStrength : 1);
   // Bad input or output paths fail in milliseconds, before the models load.
   checkOutputPath(opts.output);
@@ -194,7 +251,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   // In line, int8 analysis models are a set of their own: the float set decides RCA.
   const int8InLine = jndSource && !inWorker && int8;
   const needGenerator = (jndSource && !inWorker && !int8) || custom?.needs === 'generator';
-  const needModels = needGenerator || custom?.needs === 'classifiers' || opts.verify === true;
+  const needModels = needGenerator || custom?.needs === 'classifiers' || (opts.verify === true && verifyNames.includes('cifar'));
   const provider = opts.provider ?? 'auto';
   // The worker and this thread each note a CUDA fallback once: say it once.
   const noted = new Set<string>();
@@ -208,8 +265,22 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     ? WorkerJndAnalyser.start({ modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, precision: jnd.precision, onNote })
     : undefined;
   workerStart?.catch(() => undefined); // awaited below
+  // The guide detector: on its own worker thread, unless a benchmark shares a loaded one.
+  const guideStart =
+    det && !opts.guideMachine
+      ? WorkerDetector.start({
+          spec: guideSpec.kind === 'yolo'
+            ? { kind: 'yolo', path: guideSpec.path, size: opts.guideSize }
+            : { kind: guideSpec.kind as 'centernet' | 'nanodet', path: opts.modelsDir ?? DEFAULT_MODELS_DIR, size: opts.guideSize ?? DEFAULT_GUIDE_SIZE },
+          provider,
+          threads: opts.modelThreads,
+          onNote,
+        })
+      : undefined;
+  guideStart?.catch(() => undefined); // awaited below
   let models: ModelSet | undefined;
   let int8Models: ModelSet | undefined;
+  const ownMachines: Machine[] = [];
   try {
     models =
       opts.models ??
@@ -226,8 +297,16 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     if (int8InLine) {
       int8Models = opts.int8Models ?? await loadModels({ dir: opts.modelsDir, provider, threads: opts.modelThreads, generator: true, heldout: false, precision: 'int8', onNote });
     }
+    if (opts.verify) {
+      for (const name of verifyNames) {
+        if (name === 'cifar' || opts.loadedMachines?.some((m) => m.name === name)) continue;
+        ownMachines.push(await loadMachine(name, { modelsDir: opts.modelsDir, provider, threads: opts.modelThreads, onNote, tau, view: jnd.view }));
+      }
+    }
   } catch (err) {
     await (await workerStart?.catch(() => undefined))?.close();
+    await (await guideStart?.catch(() => undefined))?.close();
+    for (const m of ownMachines) await m.release();
     if (!opts.models) await models?.release();
     if (!opts.int8Models) await int8Models?.release();
     throw err;
@@ -239,7 +318,25 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   // Not awaited here: the input, the encoder and the first frames open while the worker
   // starts (~0.3 s); the first analysis waits for it, and a load failure surfaces there.
   const workerSource = workerStart ? workerJndSource(workerStart, jnd) : undefined;
+  const guideDetections = (): DetectionSource => {
+    const shared = opts.guideMachine;
+    if (shared) {
+      const memo = opts.detectionMemo?.scope(inputLabel, shared);
+      return {
+        detect(frame) {
+          const key = String(frame.pts);
+          const hit = memo?.get(key);
+          if (hit) return hit;
+          const p = shared.decide(frame);
+          memo?.set(key, p);
+          return p;
+        },
+      };
+    }
+    return { detect: async (frame) => (await guideStart!).detect(frame) };
+  };
   let worker: WorkerJndAnalyser | undefined;
+  let guideWorker: WorkerDetector | undefined;
   let analysed = 0;
   let sceneCuts = 0;
   try {
@@ -252,10 +349,16 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         { onAnalysed: () => analysed++, onSceneCut: () => sceneCuts++ },
         source === 'jnd-centred' ? 'centred' : 'absolute',
       );
+    } else if (det) {
+      offsets = detectorOffsetProvider(guideDetections(), det, {
+        stride: jnd.analysisStride,
+        minScore: DEFAULT_DETECTION_MATCH.high,
+        onAnalysed: () => analysed++,
+      });
     } else if (source.kind === 'custom') {
       offsets = source.provider(analyser, x264, jnd);
     } else if (source.kind !== 'none') {
-      const spec = source;
+      const spec = source as SyntheticOffsetSpec;
       offsets = ({ grid }) => syntheticOffsetMap(spec, grid);
     }
     const result = await encodeVideo({
@@ -268,13 +371,18 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
     });
     worker = await workerStart;
+    guideWorker = await guideStart;
     let verified: VerifyReport | undefined;
     const tv = performance.now();
-    if (opts.verify && models) {
+    if (opts.verify) {
+      const verifiers = verifyNames
+        .filter((n) => n !== 'cifar')
+        .map((n) => opts.loadedMachines?.find((m) => m.name === n) ?? ownMachines.find((m) => m.name === n)!);
       verified = await verifyVideos({
         reference: opts.input,
         encoded: result.output,
-        models,
+        models: verifyNames.includes('cifar') ? models : undefined,
+        machines: verifiers,
         view: jnd.view,
         tau,
         maxFrames: opts.maxFrames,
@@ -298,6 +406,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       duration: result.duration,
       psnr_y_db: verified ? verified.psnr_y_db : null,
       rca: verified ? verified.rca : null,
+      machines: verified ? verified.machines : null,
       audio: result.audio,
       analysed_frames: analysed,
       scene_cuts: sceneCuts,
@@ -305,7 +414,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         // decode includes demuxing, pixel-format conversion and muxing: what is not analysis or x264.
         decode: Math.max(0, t.total - t.offsets - t.encode),
         // The analysis itself (on the worker: its busy time, beside the encode) ...
-        analysis: worker ? worker.busyMs : t.offsets,
+        analysis: worker ? worker.busyMs : guideWorker ? guideWorker.busyMs : t.offsets,
         // ... and how long the encoder's thread spent preparing frames and waiting for it.
         analysis_wait: t.offsets,
         encode: t.encode,
@@ -314,10 +423,12 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       },
       peak_rss_mib: process.resourceUsage().maxRSS / 1024,
       settings: {
-        offsets: jndSource ? source : source.kind === 'custom' ? source.name : source.kind,
+        offsets: jndSource ? source : source.kind === 'custom' ? source.name : source.kind === 'detector' ? detectorOffsetName(source) : source.kind,
+        machine: machineSpec.name,
+        guided_by: jndSource ? 'cifar' : det ? (opts.guideMachine?.name ?? guideSpec.name) : source.kind === 'custom' && source.needs !== 'nothing' ? 'cifar' : 'none',
         x264,
         jnd,
-        provider: worker?.provider ?? models?.provider ?? 'none',
+        provider: worker?.provider ?? guideWorker?.provider ?? models?.provider ?? ownMachines[0]?.provider ?? opts.loadedMachines?.[0]?.provider ?? 'none',
         models: worker?.modelsDir ?? models?.dir ?? null,
         tau,
         start_frame: startFrame,
@@ -327,6 +438,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     analyser?.close();
     workerSource?.close();
     await (await workerStart?.catch(() => undefined))?.close();
+    await (await guideStart?.catch(() => undefined))?.close();
+    for (const m of ownMachines) await m.release();
     if (!opts.models) await models?.release();
     if (!opts.int8Models) await int8Models?.release();
   }

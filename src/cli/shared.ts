@@ -12,6 +12,18 @@ import { sampleClip } from '../media/sample-clip.ts';
 import type { InputSpec } from '../media/source.ts';
 import { X264_PRESETS, type X264Settings } from '../media/x264-settings.ts';
 import { DEFAULT_JND, type JndSettings } from '../pipeline.ts';
+import { DEFAULT_MACHINE, MACHINE_HELP } from '../machines/registry.ts';
+
+/** --machine: the consumer the video is for (repeatable where `many`). */
+export function machineOption<T>(y: Argv<T>, many = false) {
+  return y.option('machine', {
+    type: 'string',
+    group: 'Machine:',
+    array: many,
+    default: many ? [DEFAULT_MACHINE] : DEFAULT_MACHINE,
+    describe: `What consumes the video: ${MACHINE_HELP}${many ? ' (repeatable: one report per machine)' : ''}`,
+  });
+}
 
 export function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text()}\n`);

@@ -138,7 +138,7 @@ export async function loadModels(opts: LoadModelsOptions = {}): Promise<ModelSet
   };
 }
 
-async function loadUserClassifier(
+export async function loadUserClassifier(
   spec: UserClassifierSpec,
   common: { provider: Provider; threads?: number; onNote?: (line: string) => void },
 ): Promise<ClassifierModel> {

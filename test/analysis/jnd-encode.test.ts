@@ -84,11 +84,11 @@ describe('JND-guided encode (needs the ONNX models)', function () {
     const r = await verifyVideos({ reference, encoded: reference, models, view: 96, tau: 0.5 });
     expect(r.frames).to.equal(15);
     expect(r.psnr_y_db).to.equal(Number.POSITIVE_INFINITY);
-    expect(r.rca.regional.all).to.equal(1);
-    expect(r.rca.global.all).to.equal(1);
-    expect(r.rca.heldout.regional.all).to.equal(1);
-    expect(Object.keys(r.rca.regional.per_classifier.all)).to.deep.equal([...JND_CLASSIFIERS]);
-    expect(r.rca.view).to.deep.include({ width: 128, height: 96, windows: 12 });
+    expect(r.rca!.regional.all).to.equal(1);
+    expect(r.rca!.global.all).to.equal(1);
+    expect(r.rca!.heldout.regional.all).to.equal(1);
+    expect(Object.keys(r.rca!.regional.per_classifier.all)).to.deep.equal([...JND_CLASSIFIERS]);
+    expect(r.rca!.view).to.deep.include({ width: 128, height: 96, windows: 12 });
   });
 
   it('encode --verify --report writes the documented JSON report', async () => {

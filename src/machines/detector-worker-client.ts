@@ -1,0 +1,121 @@
+/**
+ * The detector on a worker thread (detector-worker.ts), for encodes: onnxruntime-node's
+ * run blocks its thread, so on the encoder's thread every analysed frame would stall
+ * decoding and x264. Same lifecycle as the JND worker (analysis/jnd-worker-client.ts):
+ * started while the input opens, closed between two model runs on Ctrl-C.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Frame } from 'node-av/lib';
+import { DmvjndError } from '../errors.ts';
+import type { Provider } from '../inference/onnx.ts';
+import { onInterrupt } from '../util/atomic-output.ts';
+import { DetectorInputScaler } from './detector.ts';
+import type { DetectorOutput, DetectorSpec, Resize } from './detector-runner.ts';
+import type { DetectorWorkerInit, DetectorWorkerReply, WorkerError } from './detector-worker.ts';
+
+function spawn(init: DetectorWorkerInit): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './detector-worker.ts' : './detector-worker.js', import.meta.url).href;
+  if (!fromSource) return new Worker(new URL(entry), { workerData: init });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
+
+function toError(e: WorkerError): DmvjndError {
+  return new DmvjndError(e.stage, e.file, e.reason);
+}
+
+export class WorkerDetector {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (r: DetectorOutput) => void; reject: (e: Error) => void }>();
+  private failure: Error | undefined;
+  private closed = false;
+  private interrupted = false;
+  private readonly unhook: () => void;
+  private readonly scaler: DetectorInputScaler;
+  /** Milliseconds the worker spent detecting. */
+  busyMs = 0;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly provider: 'cpu' | 'cuda',
+    readonly resize: Resize,
+    readonly files: string[],
+  ) {
+    this.scaler = new DetectorInputScaler(resize);
+    worker.on('message', (m: DetectorWorkerReply) => {
+      if (m.id < 0) return;
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if ('error' in m) p.reject(toError(m.error));
+      else if ('output' in m) {
+        this.busyMs += m.ms;
+        p.resolve(m.output);
+      }
+    });
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', (err) => fail(new DmvjndError('analyse', undefined, `the detector worker failed (${err.message})`, { cause: err })));
+    worker.on('exit', (code) => {
+      if (!this.closed) fail(new DmvjndError('analyse', undefined, `the detector worker exited unexpectedly (code ${code})`));
+    });
+    this.unhook = onInterrupt(async () => {
+      this.interrupted = true;
+      await this.close();
+    });
+  }
+
+  static async start(opts: { spec: DetectorSpec; provider: Provider; threads?: number; onNote?: (line: string) => void }): Promise<WorkerDetector> {
+    const worker = spawn({ spec: opts.spec, provider: opts.provider, threads: opts.threads });
+    const ready = await new Promise<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>((resolve, reject) => {
+      const onMessage = (m: DetectorWorkerReply) => {
+        if (m.id !== -1) return;
+        if ('note' in m) opts.onNote?.(m.note);
+        else if ('error' in m) done(() => reject(toError(m.error)));
+        else if ('ready' in m) done(() => resolve(m.ready));
+      };
+      const onError = (err: Error) => done(() => reject(new DmvjndError('load model', opts.spec.path, `the detector worker failed to start (${err.message})`, { cause: err })));
+      const onExit = (code: number) => done(() => reject(new DmvjndError('load model', opts.spec.path, `the detector worker exited while loading the model (code ${code})`)));
+      const done = (settle: () => void) => {
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        settle();
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    });
+    return new WorkerDetector(worker, ready.provider, ready.resize, ready.files);
+  }
+
+  /** Detections on a frame: scaled here (native, a few ms), detected on the worker. */
+  async detect(frame: Frame): Promise<DetectorOutput> {
+    if (this.interrupted) return new Promise<never>(() => undefined);
+    if (this.failure) throw this.failure;
+    const rgb = await this.scaler.rgb(frame);
+    const id = this.nextId++;
+    return new Promise<DetectorOutput>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, rgb, frameWidth: frame.width, frameHeight: frame.height });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unhook();
+    this.scaler.close();
+    this.worker.postMessage({ close: true });
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    const timer = setTimeout(() => void this.worker.terminate(), 5000);
+    await exited;
+    clearTimeout(timer);
+    if (!this.interrupted) for (const p of this.pending.values()) p.reject(new DmvjndError('analyse', undefined, 'the detector worker was closed'));
+    this.pending.clear();
+  }
+}

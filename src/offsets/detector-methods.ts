@@ -1,0 +1,131 @@
+/**
+ * Detector-guided offsets as encode methods (the pure per-frame maps are in detector-roi.ts):
+ *
+ *   det-roi[@in,out]            macroblocks overlapping a detected box (dilated by 16 px) get
+ *                               `in`, the rest `out`
+ *   det-heat[@in,out]           continuous: the detector's class-max heatmap (or its boxes'
+ *                               scores) per macroblock, from `out` (nothing) to `in` (a peak at
+ *                               the detection threshold or above)
+ *   det-roi-shuffled[@in,out]   the det-roi map of each frame at shuffled macroblock positions:
+ *                               the control (same values, same mean, wrong places)
+ *
+ * The detector runs every `stride` frames. A frame between two analysed frames gets the
+ * union of both frames' boxes (the encoder decodes at least one stride ahead, so the next
+ * analysis is known): an object that moves within the stride stays covered.
+ */
+import { DmvjndError } from '../errors.ts';
+import type { DetectorOutput } from '../machines/detector-runner.ts';
+import type { SaliencyMap } from '../machines/types.ts';
+import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/encode.ts';
+import { shuffledOffsets } from './controls.ts';
+import { detHeatOffsets, detRoiOffsets } from './detector-roi.ts';
+
+export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled'] as const;
+export type DetectorMethod = (typeof DETECTOR_METHODS)[number];
+
+export interface DetectorOffsetSpec {
+  kind: 'detector';
+  method: DetectorMethod;
+  /** QP offset inside boxes (negative: finer). */
+  inside: number;
+  /** QP offset elsewhere. */
+  outside: number;
+  /** Box dilation in frame pixels on each side. */
+  dilate: number;
+}
+
+/** Provisional until measured on the dev clips (bench/results/det-*). */
+export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
+/** Seed of the shuffled control (segment starting at frame a uses seed + a). */
+export const DET_SHUFFLE_SEED = 20211201;
+
+export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control)';
+
+/** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
+export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
+  const t = text.trim();
+  const at = t.indexOf('@');
+  const method = (at < 0 ? t : t.slice(0, at)) as DetectorMethod;
+  if (!DETECTOR_METHODS.includes(method)) return undefined;
+  if (at < 0) return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS };
+  const parts = t.slice(at + 1).split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v) || Math.abs(v) > 51)) {
+    throw new DmvjndError('arguments', undefined, `expected ${method}@<in>,<out> with two QP offsets in [-51, 51] but received "${t}"`);
+  }
+  return { kind: 'detector', method, inside: parts[0], outside: parts[1], dilate: DEFAULT_DET_OFFSETS.dilate };
+}
+
+export function detectorOffsetName(s: DetectorOffsetSpec): string {
+  const d = DEFAULT_DET_OFFSETS;
+  const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
+  return s.inside === d.inside && s.outside === d.outside ? s.method : `${s.method}@${sign(s.inside)},${sign(s.outside)}`;
+}
+
+/** Where a frame's detections come from: the detector worker, or a machine on this thread (benchmarks, with a memo). */
+export interface DetectionSource {
+  detect(frame: FrameContext['frame']): Promise<DetectorOutput>;
+}
+
+/** The per-MB map of one frame from its (merged) detections. */
+export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[], grid: FrameContext['grid'], minScore: number, seed: number): Float32Array {
+  if (spec.method === 'det-heat') {
+    const maps = outputs.map((o) => o.heatmap).filter((h): h is SaliencyMap => h !== undefined);
+    if (maps.length > 0) {
+      return detHeatOffsets(maxOfMaps(maps), grid, { inside: spec.inside, outside: spec.outside, saturation: minScore });
+    }
+    // No heatmap (NanoDet, YOLO): the boxes' scores stand in, which makes it det-roi.
+  }
+  const detections = outputs.flatMap((o) => o.detections);
+  const map = detRoiOffsets(detections, grid, { inside: spec.inside, outside: spec.outside, dilate: spec.dilate, minScore });
+  return spec.method === 'det-roi-shuffled' ? shuffledOffsets(map, seed) : map;
+}
+
+function maxOfMaps(maps: SaliencyMap[]): SaliencyMap {
+  if (maps.length === 1) return maps[0];
+  const out = Float32Array.from(maps[0].data);
+  for (const m of maps.slice(1)) {
+    if (m.width !== maps[0].width || m.height !== maps[0].height) continue;
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], m.data[i]);
+  }
+  return { width: maps[0].width, height: maps[0].height, data: out };
+}
+
+/**
+ * Offsets from a detector every `stride` frames (see the file comment). The encoder calls
+ * `prepare` in decode order up to `lookahead` frames ahead: that is where detections of a
+ * due frame start; the map of frame i is built when it is encoded, from the analysed
+ * frames around it.
+ */
+export function detectorOffsetProvider(
+  source: DetectionSource,
+  spec: DetectorOffsetSpec,
+  opts: { stride: number; minScore: number; onAnalysed?: () => void },
+): OffsetProvider {
+  const stride = Math.max(1, Math.floor(opts.stride));
+  // Analysed frame index -> its detections (a promise: the worker may still be running).
+  const analysed = new Map<number, Promise<DetectorOutput>>();
+  const prepare = ({ frame, index }: FrameContext): void => {
+    if (index % stride !== 0 && analysed.size > 0) return;
+    const p = source.detect(frame);
+    p.catch(() => undefined); // awaited when a frame needs it
+    analysed.set(index, p);
+    opts.onAnalysed?.();
+  };
+  const provider: OffsetProvider = async (ctx) => {
+    if (analysed.size === 0 || (ctx.index % stride === 0 && !analysed.has(ctx.index))) prepare(ctx);
+    let before = -1;
+    let after = -1;
+    for (const i of analysed.keys()) {
+      if (i <= ctx.index && i > before) before = i;
+      if (i > ctx.index && (after < 0 || i < after)) after = i;
+    }
+    // Analyses no later frame can need any more.
+    for (const i of [...analysed.keys()]) if (i < before) analysed.delete(i);
+    const outputs = [await analysed.get(before)!];
+    if (before !== ctx.index && after >= 0) outputs.push(await analysed.get(after)!);
+    return detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before);
+  };
+  provider.prepare = prepare;
+  provider.lookahead = Math.min(MAX_LOOKAHEAD, Math.max(4, stride));
+  return provider;
+}
