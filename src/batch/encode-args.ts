@@ -183,13 +183,14 @@ export function encodeOptionsFor(settings: EncodeArgs, local: LocalOptions, io: 
  * The settings as the encode will see them, defaults filled in, for the job identity:
  * `--crf 23` and no --crf are the same job; x264 threads are left out (a local choice).
  */
-export function normalisedSettings(settings: EncodeArgs): Record<string, unknown> {
+export function normalisedSettings(given: EncodeArgs): Record<string, unknown> {
+  const settings = { ...settingDefaults(), ...given };
   const o = encodeOptionsFor(settings, {}, { input: '', output: '' });
   const x264: Partial<X264Settings> = { ...DEFAULT_X264, ...o.x264 };
   delete x264.threads;
   const known = new Set(['crf', 'bitrate', 'preset', 'tune', 'keyint', 'x264-params', 'offsets', 'view', 'tau', 'classifier', 'classifier-input',
     'classifier-mean', 'classifier-std', 'jnd-gain', 'pooling', 'offset-range', 'analysis-stride', 'analysis-precision', 'jnd-aq-strength', 'verify', 'frames']);
-  const extra = Object.fromEntries(Object.entries(settings).filter(([k]) => !known.has(k)));
+  const extra = Object.fromEntries(Object.entries(settings).filter(([k]) => !known.has(k) && !(LOCAL_KEYS as readonly string[]).includes(k)));
   return {
     offsets: o.offsets ?? 'default',
     x264,
@@ -200,6 +201,14 @@ export function normalisedSettings(settings: EncodeArgs): Record<string, unknown
     classifiers: o.userClassifiers?.length ? o.userClassifiers : undefined,
     ...(Object.keys(extra).length ? { extra } : {}),
   };
+}
+
+let defaults: EncodeArgs | undefined;
+
+/** The settings' defaults as the command line fills them in (any option the shared builders have). */
+export function settingDefaults(): EncodeArgs {
+  defaults ??= settingsOf(encodeSettingOptions(yargs([])).help(false).version(false).exitProcess(false).parseSync() as EncodeArgs, []);
+  return defaults;
 }
 
 /** Checks a job's settings the way encode() would, without running it (usage errors up front). */

@@ -43,13 +43,15 @@ export function workerConnection(url: string): Redis {
 /** A client's connection (submit, status): connects once, fails with a sentence. */
 export async function clientConnection(url: string, timeoutMs = 5000): Promise<Redis> {
   const redis = new Redis({ ...parseRedisUrl(url), lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: timeoutMs, retryStrategy: () => null });
-  redis.on('error', () => undefined); // surfaced by connect() below
+  let lastError: Error | undefined;
+  redis.on('error', (err) => (lastError = err)); // surfaced by connect() below
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    throw new DmvjndError('queue', url, `Redis is not reachable (${(err as Error).message.split('\n')[0]})`, { cause: err });
+    const why = (lastError ?? (err as Error)).message.split('\n')[0];
+    throw new DmvjndError('queue', url, `Redis is not reachable (${why})`, { cause: err });
   }
   return redis;
 }
