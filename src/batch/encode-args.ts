@@ -13,6 +13,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DmvjndError } from '../errors.ts';
 import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
+import { parseDetectorOffsets } from '../offsets/detector-methods.ts';
 import { parseSyntheticOffsets, SYNTHETIC_OFFSET_HELP } from '../offsets/synthetic.ts';
 import { DEFAULT_JND, type EncodeOptions } from '../pipeline.ts';
 import * as shared from '../cli/shared.ts';
@@ -130,9 +131,7 @@ export function localOptionsFromArgs(a: EncodeArgs): LocalOptions {
 /** `--offsets` as `dmvjnd encode` reads it (undefined: the encode's own default). */
 export function offsetsFromArg(text: string | undefined): EncodeOptions['offsets'] {
   if (text === undefined || text === 'jnd' || text === 'jnd-centred') return text;
-  const s = shared as unknown as Record<string, unknown>;
-  if (typeof s.offsetsFromArg === 'function') return (s.offsetsFromArg as (t: string) => EncodeOptions['offsets'])(text);
-  return parseSyntheticOffsets(text);
+  return parseDetectorOffsets(text) ?? parseSyntheticOffsets(text);
 }
 
 /** Does a job with these settings load models (JND analysis or verification)? */

@@ -25,15 +25,16 @@ export function cores(): number {
 }
 
 /**
- * The default number of concurrent jobs on `n` cores. On 2 cores two jobs finished
- * 1.2-1.3x the jobs per minute of one (x264's own threads do not fill two cores on short,
- * small clips, and decode/mux run beside them), so the default is one job per core.
+ * The default number of concurrent jobs on `n` cores: one per two cores. A JND job keeps
+ * two threads busy (x264 and the analysis models), and on the 2-core development machine
+ * two jobs at once gave 0.82x the jobs per minute of one (bench/results/batch-throughput.md:
+ * six dev clips, 48 frames each, --offsets jnd), so two cores run one job.
  */
 export function defaultJobs(n = cores()): number {
-  return Math.max(1, n);
+  return Math.max(1, Math.floor(n / 2));
 }
 
-export const DEFAULT_JOBS_RULE = 'one job per core';
+export const DEFAULT_JOBS_RULE = 'one job per two cores';
 
 /**
  * Split the cores between `jobs` jobs. Explicit per-job threads (x264 `--threads`, `--model-threads`)

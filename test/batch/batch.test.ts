@@ -71,6 +71,7 @@ describe('batch: discovery, identity and thread budget', function () {
   it('one thread budget: N jobs never take more than the cores; explicit threads must fit', () => {
     expect(planThreads({ jobs: 2, usesModels: false, cores: 2 })).to.include({ jobs: 2, x264: 1 });
     expect(planThreads({ jobs: 1, usesModels: true, cores: 8 })).to.include({ x264: 4, model: 4 });
+    expect(planThreads({ usesModels: true, cores: 2 })).to.include({ jobs: 1, x264: 1, model: 1 });
     expect(planThreads({ jobs: 2, usesModels: true, cores: 8 })).to.include({ x264: 2, model: 2 });
     const p = planThreads({ jobs: 5, usesModels: false, cores: 2 });
     expect(p.jobs).to.equal(2);
