@@ -13,7 +13,7 @@
 import yargs, { type Argv } from 'yargs';
 import { DmvjndError } from '../errors.ts';
 import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
-import { parseDetectorOffsets } from '../offsets/detector-methods.ts';
+import { DETECTOR_OFFSET_HELP, parseDetectorOffsets } from '../offsets/detector-methods.ts';
 import { parseSyntheticOffsets, SYNTHETIC_OFFSET_HELP } from '../offsets/synthetic.ts';
 import { DEFAULT_JND, type EncodeOptions } from '../pipeline.ts';
 import * as shared from '../cli/shared.ts';
@@ -26,7 +26,7 @@ export function encodeSettingOptions<T>(y: Argv<T>) {
   const withMachine = machineOptions(y);
   return shared
     .analysisPrecisionOption(shared.jndAqOption(shared.jndOptions(shared.modelOptions(shared.x264Options(withMachine)))))
-    .option('offsets', { type: 'string', describe: `Per-MB QP offset source: jnd | jnd-centred | ${SYNTHETIC_OFFSET_HELP} [default: as dmvjnd encode]` })
+    .option('offsets', { type: 'string', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd | jnd-centred | ${SYNTHETIC_OFFSET_HELP} [default: as dmvjnd encode: det-roi for a detector machine, jnd for cifar]` })
     .option('verify', { type: 'boolean', default: false, describe: 'Decode each result and report RCA and PSNR against its input' })
     .option('frames', { type: 'number', describe: 'Encode only the first N frames of each input' })
     .option('analysis-thread', { type: 'string', group: 'JND:', choices: ['worker', 'main'], default: 'worker', describe: 'Where the JND analysis runs (worker thread or in line)' });
