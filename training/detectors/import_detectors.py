@@ -47,6 +47,7 @@ PIXEL_GATE = 1e-2
 TFJS_VERSION = "4.22.0"
 MODEL_FILES = ("centernet.json", "centernet.bin", "nanodet.json", "nanodet.bin")
 STILLS = ("skimage/astronaut.png", "skimage/coffee.png", "mdn-cc0/Wave_and_Surfer--1280x699.jpg")
+DETECTION_EXTRA = ("skimage/chelsea.png", "mdn-cc0/Tiger--1280x1025.jpg")  # detections only
 FIXTURE_HW = (128, 160)
 UPSTREAM = {"minConfidence": 0.2, "iouThreshold": 0.4, "maxDetected": 10}  # human 3.3.6 config.object
 COCO80 = [
@@ -316,7 +317,10 @@ def main(argv=None):
                 work.mkdir()
                 tcases = []
                 for c in cases:
-                    x = c["x"].transpose(0, 2, 3, 1).copy() if sp["tfjs_nhwc"] else c["x"] / 255.0
+                    if sp["tfjs_nhwc"]:
+                        x = c["x"].transpose(0, 2, 3, 1).copy()
+                    else:  # the graph's own input: the module's normalisation
+                        x = m.normalise(torch.from_numpy(c["x"])).numpy()
                     tcases.append({"x": x.astype(np.float32), "outputs": sp["graph_outs"]})
                 ref = run_bins(["node", str(Path(__file__).with_name("tfjs_reference.mjs")), str(prefix),
                                 str(model_dir(cache) / f"{name}.json")], work, tcases)
@@ -374,17 +378,25 @@ def main(argv=None):
                 raise SystemExit(f"{name}: torch vs ORT out of tolerance ({worst}, fixture allclose {fx_ok})")
             write_fixture(out / "parity" / f"{name}.json", path.name, fx_x, dict(zip(sp["outs"], torch_run(m, fx_x))))
 
-            # 4. detections on the stills at the upstream threshold
+            # 4. detections on the stills at the upstream threshold (NanoDet also with human's preprocessing)
             if have_data:
-                dets = {}
-                for c, o in zip(cases, torch_outs):
-                    scale = (c["size"][0] / sp["native"][1], c["size"][1] / sp["native"][0])
-                    f = centernet_detections if name == "centernet" else nanodet_detections
-                    dets[c["name"]] = describe(f(o[0], o[1], UPSTREAM["minConfidence"]), scale)
-                    log(f"{c['name']}: " + ", ".join(f"{d['class']} {d['score']:.2f}" for d in dets[c["name"]]))
-                rep["detections"] = {"threshold": UPSTREAM["minConfidence"], "nms_iou_class_agnostic": UPSTREAM["iouThreshold"],
-                                     "max": UPSTREAM["maxDetected"], "resize": "PIL bilinear squash to the native size",
-                                     "stills": dets}
+                variants = {"": m}
+                if name == "nanodet":
+                    variants[" (human preprocessing: RGB/255)"] = nd.NanoDet(m.graph, "human").eval()
+                f = centernet_detections if name == "centernet" else nanodet_detections
+                stills = [(c["name"], c["x"], c["size"]) for c in cases]
+                stills += [(rel, *load_still(rel, sp["native"])) for rel in DETECTION_EXTRA
+                           if (data_dir() / "images" / rel).exists()]
+                for label, mod in variants.items():
+                    dets = {}
+                    for rel, x, size in stills:
+                        o = torch_run(mod, x)
+                        scale = (size[0] / sp["native"][1], size[1] / sp["native"][0])
+                        dets[rel] = describe(f(o[0], o[1], UPSTREAM["minConfidence"]), scale)
+                        log(f"{rel}{label}: " + ", ".join(f"{d['class']} {d['score']:.2f}" for d in dets[rel]))
+                    rep["detections" + ("_human_preprocessing" if label else "")] = {
+                        "threshold": UPSTREAM["minConfidence"], "nms_iou_class_agnostic": UPSTREAM["iouThreshold"],
+                        "max": UPSTREAM["maxDetected"], "resize": "PIL bilinear squash to the native size", "stills": dets}
             report["models"][name] = rep
     finally:
         shutil.rmtree(work_root, ignore_errors=True)
@@ -417,7 +429,8 @@ def write_sidecar(out: Path, report: dict):
             },
             "nanodet": {
                 "file": "nanodet.onnx", "sha256": report["models"]["nanodet"]["onnx"]["sha256"],
-                "input": {**common_in, "dims": [1, 3, "H", "W"], "note": "batch fixed at 1 (the graph's reshapes)"},
+                "input": {**common_in, "dims": [1, 3, "H", "W"], "note": "batch fixed at 1 (the graph's reshapes)",
+                          "inside_graph": "RGB -> BGR, (x - [103.53, 116.28, 123.675]) / [57.375, 57.12, 58.395] (NanoDet's own; human feeds RGB / 255, which scores worse)"},
                 "native_size": list(nd.NATIVE), "strides": list(nd.STRIDES), "reg_max": nd.REG_MAX,
                 "outputs": {
                     "scores": {"dims": [1, "A", 80], "meaning": "per-anchor class probabilities (sigmoid), COCO-80 order"},

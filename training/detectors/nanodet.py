@@ -2,8 +2,11 @@
 strides 8/16/32, reg_max 10) from human-models' tfjs graph, with the box decoding done in torch.
 
 Contract (the ONNX export follows it): input ``image`` [N,3,H,W] float32 RGB in 0..255, H and W
-multiples of 32 (native 416x416). Inside: x / 255 (what the human library feeds the graph: RGB,
-0..1, no mean/std). Outputs, anchors ordered stride 8, 16, 32 and row-major within a level:
+multiples of 32 (native 416x416). Inside: NanoDet's own normalisation (channels to BGR, minus mean
+(103.53, 116.28, 123.675), over std (57.375, 57.12, 58.395), BGR order). The human library feeds
+RGB / 255 instead; that scores clearly worse on real stills (coffee: toilet 0.60 instead of cup 0.52;
+chelsea: mouse instead of cat; see models/detectors/README.md), so ``preprocess="human"`` keeps it
+only as an option. Outputs, anchors ordered stride 8, 16, 32 and row-major within a level:
   ``scores`` [N,A,80]  per-anchor class probabilities (the graph's own sigmoid), COCO-80 order;
   ``boxes``  [N,A,4]   x1, y1, x2, y2 in input pixels: GFL integral (softmax over the 11 bins of
                        each side, expectation 0..10) times the stride, around the anchor point
@@ -27,18 +30,31 @@ STRIDES = (8, 16, 32)
 REG_MAX = 10
 NATIVE = (416, 416)
 NUM_CLASSES = 80
+MEAN_BGR = (103.53, 116.28, 123.675)
+STD_BGR = (57.375, 57.12, 58.395)
 
 
 class NanoDet(nn.Module):
-    def __init__(self, graph: TfjsGraph, decode: bool = True):
+    def __init__(self, graph: TfjsGraph, preprocess: str = "nanodet"):
         super().__init__()
+        if preprocess not in ("nanodet", "human"):
+            raise ValueError(f"preprocess {preprocess!r}: 'nanodet' or 'human'")
         self.graph = graph
-        self.decode = decode
+        self.preprocess = preprocess
         self.register_buffer("project", torch.arange(REG_MAX + 1, dtype=torch.float32), persistent=False)
+        self.register_buffer("mean", torch.tensor(MEAN_BGR).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("inv_std", 1.0 / torch.tensor(STD_BGR).view(1, 3, 1, 1), persistent=False)
+
+    def normalise(self, image: torch.Tensor) -> torch.Tensor:
+        """RGB 0..255 -> what the graph is fed."""
+        if self.preprocess == "human":
+            return image / 255.0
+        bgr = torch.cat([image[:, 2:3], image[:, 1:2], image[:, 0:1]], 1)
+        return (bgr - self.mean) * self.inv_std
 
     def raw(self, image: torch.Tensor):
         """The graph's six outputs: three score maps, then three regression maps."""
-        return self.graph(image / 255.0)
+        return self.graph(self.normalise(image))
 
     def forward(self, image: torch.Tensor):
         outs = self.raw(image)
@@ -58,7 +74,7 @@ class NanoDet(nn.Module):
         return torch.cat(list(scores), 1), torch.cat(all_boxes, 1)
 
 
-def load_nanodet(cache_dir: str | Path | None = None) -> NanoDet:
+def load_nanodet(cache_dir: str | Path | None = None, preprocess: str = "nanodet") -> NanoDet:
     g = TfjsGraph(model_dir(cache_dir) / "nanodet.json", list(SCORE_OUTPUTS + REG_OUTPUTS), input_nhwc=False,
                   native_hw=NATIVE)
-    return NanoDet(g).eval()
+    return NanoDet(g, preprocess).eval()
