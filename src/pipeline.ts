@@ -372,6 +372,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     });
     worker = await workerStart;
     guideWorker = await guideStart;
+    // Its work is done: release its session before verification loads the CPU.
+    await guideWorker?.close();
     let verified: VerifyReport | undefined;
     const tv = performance.now();
     if (opts.verify) {

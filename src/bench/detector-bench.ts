@@ -53,6 +53,19 @@ export interface DetectorBenchMethod {
   needsGenerator: boolean;
 }
 
+/**
+ * A comma-separated method list where a method's own parameters may contain commas
+ * (`x264,det-roi@-2,+12,det-heat`): a piece that starts with a number belongs to the method before it.
+ */
+export function splitMethodList(text: string): string[] {
+  const out: string[] = [];
+  for (const piece of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    if (/^[+-]?\d/.test(piece) && out.length > 0) out[out.length - 1] += `,${piece}`;
+    else out.push(piece);
+  }
+  return out;
+}
+
 /** Parse one method name of the detector bench. */
 export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
   const name = text.trim();

@@ -29,12 +29,19 @@ import { probeMedia } from '../media/probe.ts';
 import type { InputSpec } from '../media/source.ts';
 import { DEFAULT_X264, EXTENDED_MAX_CRF, type X264Settings } from '../media/x264-settings.ts';
 import { checkOutputPath } from '../util/atomic-output.ts';
-import { DEFAULT_JND, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
+import { DEFAULT_JND, DetectionMemo, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod, type BenchMethod } from './methods.ts';
+import { parseDetectorBenchMethod } from './detector-bench.ts';
+import { scoreOf, type Machine, type MachineScores } from '../machines/machine.ts';
+import type { DetectorMachine } from '../machines/detector.ts';
 import { clipIdentity, jndKey, modelsFingerprint, pointFromReport, pointKey, rcaOf, type BenchPoint, type RcaKind } from './run-bench.ts';
 
 export const SEARCH_KINDS = ['regional-confident', 'regional-all', 'global-confident'] as const;
-export type SearchKind = (typeof SEARCH_KINDS)[number];
+/** With a detector machine: detection F1 or mAP@0.5 against the source. */
+export const DETECTOR_SEARCH_KINDS = ['f1', 'map50'] as const;
+export type SearchKind = (typeof SEARCH_KINDS)[number] | (typeof DETECTOR_SEARCH_KINDS)[number];
+/** The detector search's candidate methods by default (plain x264 is always searched). */
+export const DEFAULT_DETECTOR_SEARCH_METHODS = ['det-roi'];
 export const DEFAULT_SEARCH_CACHE = join(tmpdir(), 'dmvjnd-search-cache');
 
 export interface Segment {
@@ -107,7 +114,15 @@ export interface SearchOptions {
   sampleFrames?: number;
   gains?: number[];
   crfRange?: [number, number];
-  models: ModelSet;
+  /** The CIFAR models (the cifar search, and JND methods); not needed with a detector machine. */
+  models?: ModelSet;
+  /**
+   * A detector machine: the target is its F1 (or mAP@0.5) against the source, and the
+   * candidates are plain x264 and `methods` (det-roi, ...) guided by `guide`.
+   */
+  machine?: Machine;
+  guide?: DetectorMachine;
+  methods?: string[];
   x264?: Partial<Omit<X264Settings, 'rateControl'>>;
   jnd?: Partial<JndSettings>;
   tau?: number;
@@ -120,9 +135,13 @@ export interface SearchOptions {
 export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent) => void = () => {}): Promise<SearchResult> {
   // Each clip's reference decisions are computed once and shared by all its points.
   const referenceCache = new ReferenceDecisionCache();
-  const kind = opts.kind ?? 'regional-confident';
-  if (!SEARCH_KINDS.includes(kind)) throw new DmvjndError('arguments', undefined, `expected --kind among ${SEARCH_KINDS.join(', ')} but received "${kind}"`);
-  if (!(opts.minRca > 0 && opts.minRca <= 1)) throw new DmvjndError('arguments', undefined, `expected --min-rca in (0, 1] but received ${opts.minRca}`);
+  const detector = opts.machine;
+  const kinds: readonly string[] = detector ? DETECTOR_SEARCH_KINDS : SEARCH_KINDS;
+  const kind = opts.kind ?? (detector ? 'f1' : 'regional-confident');
+  if (!kinds.includes(kind)) throw new DmvjndError('arguments', undefined, `expected --kind among ${kinds.join(', ')} but received "${kind}"`);
+  const flag = detector ? `--min-${kind === 'f1' ? 'f1' : 'map50'}` : '--min-rca';
+  if (!(opts.minRca > 0 && opts.minRca <= 1)) throw new DmvjndError('arguments', undefined, `expected ${flag} in (0, 1] but received ${opts.minRca}`);
+  if (!detector && !opts.models) throw new Error('searchTarget needs the CIFAR models or a detector machine');
   const samples = opts.samples ?? 4;
   const sampleFrames = opts.sampleFrames ?? 24;
   if (!(Number.isInteger(samples) && samples >= 1)) throw new DmvjndError('arguments', undefined, `expected --samples to be a positive integer but received ${samples}`);
@@ -151,7 +170,8 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   const segmentInputs = segments.map((s) => segmentInput(spec, s));
   // Each segment's CAM/JND analysis is shared by every CRF and gain tried on it.
   const analysisMemo = new AnalysisMemo(segments.length);
-  const modelsId = modelsFingerprint(opts.models);
+  const modelsId = detector ? `${detector.fingerprint}|${opts.guide?.fingerprint}` : modelsFingerprint(opts.models!);
+  const detectionMemo = new DetectionMemo();
   const cacheDir = opts.cacheDir === undefined ? DEFAULT_SEARCH_CACHE : opts.cacheDir;
   const stats = { hits: 0, misses: 0 };
   const work = mkdtempSync(join(tmpdir(), 'dmvjnd-search-'));
@@ -159,7 +179,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   const removeWork = () => rmSync(work, { recursive: true, force: true });
   process.once('exit', removeWork);
 
-  const evaluate = async (method: BenchMethod, crf: number): Promise<Evaluation> => {
+  const evaluate = async (method: Pick<BenchMethod, 'name' | 'offsets' | 'jnd'>, crf: number): Promise<Evaluation> => {
     const jnd: JndSettings = { ...jndBase, ...method.jnd };
     const x264: X264Settings = { ...x264Base, rateControl: { mode: 'crf', crf } };
     const rca: Array<number | null> = [];
@@ -182,20 +202,23 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
             offsets: method.offsets,
             x264,
             jnd,
-            models: opts.models,
+            models: detector ? undefined : opts.models,
+            ...(detector ? { machine: detector.name, loadedMachines: [detector], guideMachine: opts.guide, detectionMemo } : { machine: 'cifar' }),
             verify: true,
             tau,
             referenceCache,
             analysisMemo,
             onProgress: (stage, frames, total) => onEvent({ type: 'progress', stage, frames, total }),
           });
-          entry = { point: pointFromReport(report, { clip: label, method, crf, reference: false }), duration: report.duration };
+          entry = detector
+            ? { point: { video_bytes: report.video_bytes, bytes: report.bytes, machines: report.machines ?? {} } as unknown as BenchPoint, duration: report.duration }
+            : { point: pointFromReport(report, { clip: label, method: method as BenchMethod, crf, reference: false }), duration: report.duration };
         } finally {
           rmSync(output, { force: true });
         }
         if (file) writeCache(file, entry);
       }
-      rca.push(rcaOfKind(entry.point, kind));
+      rca.push(detector ? scoreOf((entry.point as unknown as { machines: Record<string, MachineScores> }).machines[detector.name], kind) : rcaOfKind(entry.point, kind as (typeof SEARCH_KINDS)[number]));
       // Video bytes (segments carry no audio; entries cached before video_bytes existed hold
       // the file's bytes, i.e. video plus the small MP4 container).
       bytes += entry.point.video_bytes ?? entry.point.bytes;
@@ -216,10 +239,15 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   };
 
   try {
-    const methods: Array<{ method: BenchMethod; gain: number | null }> = [
-      { method: parseMethod('x264'), gain: null },
-      ...gains.map((g) => ({ method: parseMethod(`dmv-jnd@${g}`), gain: g })),
-    ];
+    const methods: Array<{ method: Pick<BenchMethod, 'name' | 'offsets' | 'jnd'>; gain: number | null }> = detector
+      ? [
+          { method: parseMethod('x264'), gain: null },
+          ...(opts.methods ?? DEFAULT_DETECTOR_SEARCH_METHODS).map((m) => ({ method: parseDetectorBenchMethod(m), gain: null })),
+        ]
+      : [
+          { method: parseMethod('x264'), gain: null },
+          ...gains.map((g) => ({ method: parseMethod(`dmv-jnd@${g}`), gain: g })),
+        ];
     const candidates: Candidate[] = [];
     for (const { method, gain } of methods) {
       const found = await highestPassingCrf(lo, hi, (crf) => evaluate(method, crf));
@@ -251,17 +279,18 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
     result.message = searchMessage(result);
     if (opts.encode) {
       if (!winner) {
-        throw new DmvjndError('encode', opts.encode.output, `no setting meets ${kind} RCA >= ${opts.minRca} on the samples, so nothing was encoded (${result.message})`);
+        throw new DmvjndError('encode', opts.encode.output, `no setting meets ${kind}${detector ? '' : ' RCA'} >= ${opts.minRca} on the samples, so nothing was encoded (${result.message})`);
       }
       onEvent({ type: 'final-encode', method: winner.method, crf: winner.crf! });
-      const method = parseMethod(winner.method);
+      const method = detector ? parseDetectorBenchMethod(winner.method) : parseMethod(winner.method);
       result.encode = await encode({
         input: opts.input,
         output: opts.encode.output,
         offsets: method.offsets,
         x264: { ...x264Base, rateControl: { mode: 'crf', crf: winner.crf! } },
         jnd: { ...jndBase, ...method.jnd },
-        models: opts.models,
+        models: detector ? undefined : opts.models,
+        ...(detector ? { machine: detector.name, loadedMachines: [detector] } : { machine: 'cifar' }),
         verify: opts.encode.verify ?? false,
         tau,
         onProgress: (stage, frames, total) => onEvent({ type: 'progress', stage, frames, total }),
@@ -373,22 +402,25 @@ function writeCache(file: string, entry: CacheEntry): void {
 const pct = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(d)}%`);
 
 export function searchMessage(r: SearchResult): string {
-  const target = `${r.kind} RCA >= ${pct(r.min_rca)} on all ${r.samples.length} sample${r.samples.length === 1 ? '' : 's'}`;
-  const describe = (c: Candidate) => `${c.method === 'x264' ? 'plain x264' : `dmv-jnd gain ${c.gain}`} at CRF ${c.crf}`;
+  const detector = r.kind === 'f1' || r.kind === 'map50';
+  const what = detector ? (r.kind === 'f1' ? 'detection F1' : 'mAP@0.5') : `${r.kind} RCA`;
+  const target = `${what} >= ${pct(r.min_rca)} on all ${r.samples.length} sample${r.samples.length === 1 ? '' : 's'}`;
+  const name = (c: Candidate) => (c.method === 'x264' ? 'plain x264' : c.gain === null ? c.method : `dmv-jnd gain ${c.gain}`);
+  const describe = (c: Candidate) => `${name(c)} at CRF ${c.crf}`;
   if (!r.winner) {
     const best = r.candidates.reduce((a, b) => ((b.best.rca_min ?? -1) > (a.best.rca_min ?? -1) ? b : a));
-    return `No setting meets ${target} within CRF ${r.crf_range[0]}-${r.crf_range[1]}; the best was ${best.method === 'x264' ? 'plain x264' : `dmv-jnd gain ${best.gain}`} at CRF ${best.best.crf} with a lowest sample RCA of ${pct(best.best.rca_min)}.`;
+    return `No setting meets ${target} within CRF ${r.crf_range[0]}-${r.crf_range[1]}; the best was ${name(best)} at CRF ${best.best.crf} with a lowest sample ${detector ? what : 'RCA'} of ${pct(best.best.rca_min)}.`;
   }
   const parts = [`Cheapest setting meeting ${target}: ${describe(r.winner)}, ${r.winner.result!.kbps.toFixed(1)} kbit/s on the samples.`];
   if (r.best_jnd && r.x264.result) {
     const s = r.saving_vs_x264!;
     parts.push(
-      `Best dmv-jnd setting (${describe(r.best_jnd)}, ${r.best_jnd.result!.kbps.toFixed(1)} kbit/s) is ${pct(Math.abs(s), 1)} ${s >= 0 ? 'smaller' : 'larger'} than plain x264 at CRF ${r.x264.crf} (${r.x264.result.kbps.toFixed(1)} kbit/s), the highest plain CRF meeting the same target.`,
+      `Best ${detector ? 'detector-guided' : 'dmv-jnd'} setting (${describe(r.best_jnd)}, ${r.best_jnd.result!.kbps.toFixed(1)} kbit/s) is ${pct(Math.abs(s), 1)} ${s >= 0 ? 'smaller' : 'larger'} than plain x264 at CRF ${r.x264.crf} (${r.x264.result.kbps.toFixed(1)} kbit/s), the highest plain CRF meeting the same target.`,
     );
   } else if (!r.best_jnd) {
-    parts.push('No dmv-jnd gain meets the target; plain x264 does.');
+    parts.push(`No ${detector ? 'detector-guided setting' : 'dmv-jnd gain'} meets the target; plain x264 does.`);
   } else {
-    parts.push(`Plain x264 does not meet the target at any CRF in ${r.crf_range[0]}-${r.crf_range[1]} (best lowest sample RCA ${pct(r.x264.best.rca_min)} at CRF ${r.x264.best.crf}).`);
+    parts.push(`Plain x264 does not meet the target at any CRF in ${r.crf_range[0]}-${r.crf_range[1]} (best lowest sample ${detector ? what : 'RCA'} ${pct(r.x264.best.rca_min)} at CRF ${r.x264.best.crf}).`);
   }
   return parts.join(' ');
 }

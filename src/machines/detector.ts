@@ -21,7 +21,16 @@ export class DetectorInputScaler {
 
   constructor(readonly resize: Resize) {}
 
-  async rgb(frame: Frame): Promise<Uint8Array> {
+  // One swscale context: conversions run one at a time (concurrent ones on one context crash).
+  private chain: Promise<unknown> = Promise.resolve();
+
+  rgb(frame: Frame): Promise<Uint8Array> {
+    const next = this.chain.then(() => this.convert(frame));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async convert(frame: Frame): Promise<Uint8Array> {
     const { size } = this.resize;
     if (this.resize.kind === 'squash') return this.scaler.rgb(frame, size);
     const lb = letterbox(frame.width, frame.height, size.width, size.height);

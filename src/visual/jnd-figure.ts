@@ -56,7 +56,7 @@ export async function renderJndFigure(input: FigureInput): Promise<Buffer> {
   const panelH = Math.max(60, Math.round(PANEL_W * aspect));
   const jndMax = Math.max(1, percentile(input.jnd, 0.99));
   const [lo, hi] = input.offsetRange;
-  const panels: Array<{ title: string; img: Buffer; legend: string }> = [
+  const panels: Panel[] = [
     {
       title: 'frame',
       img: await resized(Buffer.from(input.frameRgb.data.buffer, input.frameRgb.data.byteOffset, input.frameRgb.data.byteLength), input.frameRgb.width, input.frameRgb.height, panelH, 'lanczos3'),
@@ -78,15 +78,32 @@ export async function renderJndFigure(input: FigureInput): Promise<Buffer> {
       legend: gradientLegend(DIVERGING, `${lo} finer`, `+${hi} coarser`),
     },
   ];
+  return renderPanels(panels, panelH, input.title);
+}
+
+interface Panel {
+  title: string;
+  img: Buffer;
+  legend: string;
+  /** SVG drawn over the panel image (panel pixel coordinates). */
+  overlay?: string;
+}
+
+/** Panels side by side with titles, legends and a caption. */
+async function renderPanels(panels: Panel[], panelH: number, title: string): Promise<Buffer> {
   const width = panels.length * PANEL_W + (panels.length + 1) * GAP;
   const height = HEADER + panelH + FOOTER + 20;
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">`,
     `<style>text{font-family:DejaVu Sans,Arial,sans-serif;fill:#222}</style>`,
-    `<text x="${GAP}" y="${height - 6}" font-size="12">${escapeXml(input.title)}</text>`,
+    `<text x="${GAP}" y="${height - 6}" font-size="12">${escapeXml(title)}</text>`,
     ...panels.map((p, i) => {
       const x = GAP + i * (PANEL_W + GAP);
-      return `<text x="${x}" y="22" font-size="14">${escapeXml(p.title)}</text>` + (p.legend ? `<g transform="translate(${x},${HEADER + panelH + 8})">${p.legend}</g>` : '');
+      return (
+        `<text x="${x}" y="22" font-size="14">${escapeXml(p.title)}</text>` +
+        (p.legend ? `<g transform="translate(${x},${HEADER + panelH + 8})">${p.legend}</g>` : '') +
+        (p.overlay ? `<g transform="translate(${x},${HEADER})">${p.overlay}</g>` : '')
+      );
     }),
     '</svg>',
   ].join('');
@@ -121,4 +138,64 @@ function percentile(values: Float32Array, p: number): number {
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+}
+
+export interface DetectorFigureInput {
+  frameRgb: { data: Uint8Array; width: number; height: number };
+  /** The source frame size the boxes are in. */
+  frameSize: { width: number; height: number };
+  detections: Array<{ cls: number; score: number; box: { x1: number; y1: number; x2: number; y2: number } }>;
+  /** Detections at or above this score are drawn solid, those in the hysteresis band dashed. */
+  threshold: number;
+  low: number;
+  classes: string[];
+  /** Class-max heatmap (CenterNet), or box saliency. */
+  heatmap: { width: number; height: number; data: Float32Array };
+  offsets: Float32Array;
+  offsetsTitle: string;
+  grid: { cols: number; rows: number };
+  offsetRange: [number, number];
+  title: string;
+}
+
+/** What the detector sees and what dmvjnd does with it: frame with boxes, heatmap, QP offsets. */
+export async function renderDetectorFigure(input: DetectorFigureInput): Promise<Buffer> {
+  const aspect = input.frameRgb.height / input.frameRgb.width;
+  const panelH = Math.max(60, Math.round(PANEL_W * aspect));
+  const sx = PANEL_W / input.frameSize.width;
+  const sy = panelH / input.frameSize.height;
+  const boxes = input.detections
+    .filter((d) => d.score >= input.low)
+    .map((d) => {
+      const solid = d.score >= input.threshold;
+      const x = d.box.x1 * sx;
+      const y = d.box.y1 * sy;
+      const label = `${input.classes[d.cls] ?? d.cls} ${d.score.toFixed(2)}`;
+      return (
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${((d.box.x2 - d.box.x1) * sx).toFixed(1)}" height="${((d.box.y2 - d.box.y1) * sy).toFixed(1)}" fill="none" stroke="${solid ? '#ffdd00' : '#ff8800'}" stroke-width="${solid ? 2 : 1}"${solid ? '' : ' stroke-dasharray="4,3"'}/>` +
+        `<text x="${(x + 2).toFixed(1)}" y="${Math.max(10, y - 3).toFixed(1)}" font-size="10" style="fill:${solid ? '#ffdd00' : '#ff8800'};paint-order:stroke;stroke:#000;stroke-width:2px">${escapeXml(label)}</text>`
+      );
+    })
+    .join('');
+  const [lo, hi] = input.offsetRange;
+  const h = input.heatmap;
+  const panels: Panel[] = [
+    {
+      title: 'frame and detections',
+      img: await resized(Buffer.from(input.frameRgb.data.buffer, input.frameRgb.data.byteOffset, input.frameRgb.data.byteLength), input.frameRgb.width, input.frameRgb.height, panelH, 'lanczos3'),
+      legend: `<text x="0" y="12" font-size="12">solid: score >= ${input.threshold}; dashed: ${input.low}-${input.threshold} (hysteresis band)</text>`,
+      overlay: boxes,
+    },
+    {
+      title: 'detector heatmap (max over classes)',
+      img: await resized(colourise(h.data, 0, 1), h.width, h.height, panelH, 'nearest'),
+      legend: gradientLegend(VIRIDIS, '0', '1'),
+    },
+    {
+      title: input.offsetsTitle,
+      img: await resized(colourise(input.offsets, lo, hi, DIVERGING), input.grid.cols, input.grid.rows, panelH, 'nearest'),
+      legend: gradientLegend(DIVERGING, `${lo} finer`, `+${hi} coarser`),
+    },
+  ];
+  return renderPanels(panels, panelH, input.title);
 }

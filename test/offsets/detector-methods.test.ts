@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import type { DetectorOutput } from '../../src/machines/detector-runner.ts';
+import { macroblockGrid } from '../../src/media/mb-grid.ts';
+import type { FrameContext } from '../../src/media/encode.ts';
+import { DEFAULT_DET_OFFSETS, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
+
+const grid = macroblockGrid(64, 32); // 4 x 2 macroblocks
+const box = (x1: number, y1: number, x2: number, y2: number, score = 0.9) => ({ cls: 0, score, box: { x1, y1, x2, y2 } });
+const out = (...detections: ReturnType<typeof box>[]): DetectorOutput => ({ width: 64, height: 32, detections, heatmap: undefined });
+const ctx = (index: number): FrameContext => ({ index, frame: { pts: BigInt(index) } as never, grid, time: index / 25 });
+
+describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => {
+  it('parses method names with and without in,out', () => {
+    expect(parseDetectorOffsets('det-roi')).to.deep.equal({ kind: 'detector', method: 'det-roi', ...DEFAULT_DET_OFFSETS });
+    expect(parseDetectorOffsets('det-heat@-3,+9')).to.include({ method: 'det-heat', inside: -3, outside: 9 });
+    expect(parseDetectorOffsets('split:-6,+6')).to.equal(undefined);
+    expect(() => parseDetectorOffsets('det-roi@x,y')).to.throw(/det-roi@<in>,<out>/);
+    expect(() => parseDetectorOffsets('det-roi@-2')).to.throw(/two QP offsets/);
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi')!)).to.equal('det-roi');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@-3,+9')!)).to.equal('det-roi@-3,+9');
+  });
+
+  it('det-roi marks macroblocks under a box (score >= minScore) finer, the rest coarser', () => {
+    const spec = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
+    const map = detectorMap(spec, [out(box(0, 0, 16, 16), box(48, 16, 64, 32, 0.2))], grid, 0.35, 1);
+    expect([...map]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);
+  });
+
+  it('det-roi-shuffled keeps the values of det-roi, at other places', () => {
+    const roi = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
+    const sh = { ...roi, method: 'det-roi-shuffled' as const };
+    const dets = [out(box(0, 0, 32, 16))];
+    const a = detectorMap(roi, dets, grid, 0.35, 7);
+    const b = detectorMap(sh, dets, grid, 0.35, 7);
+    expect([...b].sort()).to.deep.equal([...a].sort());
+    expect(detectorMap(sh, dets, grid, 0.35, 7)).to.deep.equal(b);
+  });
+
+  it('runs the detector every stride frames and covers the frames between with both analyses', async () => {
+    const calls: number[] = [];
+    // The object moves from the left MB column (frame 0) to the right one (frame 4).
+    const source = {
+      detect: async (frame: { pts: bigint }) => {
+        calls.push(Number(frame.pts));
+        return Number(frame.pts) < 4 ? out(box(0, 0, 16, 32)) : out(box(48, 0, 64, 32));
+      },
+    };
+    const spec = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
+    const p = detectorOffsetProvider(source as never, spec, { stride: 4, minScore: 0.35 });
+    expect(p.lookahead).to.be.at.least(4);
+    // The encoder prepares frames in decode order up to `lookahead` ahead, then asks for each map.
+    for (let i = 0; i <= 5; i++) await p.prepare!(ctx(i));
+    const m0 = await p(ctx(0));
+    const m1 = await p(ctx(1));
+    const m4 = await p(ctx(4));
+    expect(calls).to.deep.equal([0, 4]);
+    expect([...m0]).to.deep.equal([-2, 12, 12, 12, -2, 12, 12, 12]); // its own boxes only
+    expect([...m1]).to.deep.equal([-2, 12, 12, -2, -2, 12, 12, -2]); // union of frames 0 and 4
+    expect([...m4]).to.deep.equal([12, 12, 12, -2, 12, 12, 12, -2]);
+  });
+
+  it('without prepare (callers that only ask for maps) still analyses every stride frames', async () => {
+    const calls: number[] = [];
+    const source = { detect: async (frame: { pts: bigint }) => (calls.push(Number(frame.pts)), out()) };
+    const p = detectorOffsetProvider(source as never, parseDetectorOffsets('det-roi')!, { stride: 3, minScore: 0.35 });
+    for (let i = 0; i < 7; i++) expect([...(await p(ctx(i)))!].every((v) => v === DEFAULT_DET_OFFSETS.outside)).to.equal(true);
+    expect(calls).to.deep.equal([0, 3, 6]);
+  });
+
+  it('det-heat without a heatmap falls back to the boxes', () => {
+    const heat = { ...parseDetectorOffsets('det-heat@-2,+12')!, dilate: 0 };
+    expect([...detectorMap(heat, [out(box(0, 0, 16, 16))], grid, 0.35, 0)]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);
+  });
+});
