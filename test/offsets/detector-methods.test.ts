@@ -50,9 +50,9 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(p.lookahead).to.be.at.least(4);
     // The encoder prepares frames in decode order up to `lookahead` ahead, then asks for each map.
     for (let i = 0; i <= 5; i++) await p.prepare!(ctx(i));
-    const m0 = await p(ctx(0));
-    const m1 = await p(ctx(1));
-    const m4 = await p(ctx(4));
+    const m0 = (await p(ctx(0)))!;
+    const m1 = (await p(ctx(1)))!;
+    const m4 = (await p(ctx(4)))!;
     expect(calls).to.deep.equal([0, 4]);
     expect([...m0]).to.deep.equal([-2, 12, 12, 12, -2, 12, 12, 12]); // its own boxes only
     expect([...m1]).to.deep.equal([-2, 12, 12, -2, -2, 12, 12, -2]); // union of frames 0 and 4
