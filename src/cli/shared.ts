@@ -4,7 +4,8 @@
  */
 import { basename, extname } from 'node:path';
 import type { Argv } from 'yargs';
-import { DmvjndError, reasonOf } from '../errors.ts';
+import { DmvjndError } from '../errors.ts';
+export { fail, print } from './output.ts';
 import { DEFAULT_MODELS_DIR, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from '../inference/models.ts';
 import { PROVIDERS, type Provider } from '../inference/onnx.ts';
 import type { JndPooling } from '../jnd/qp-mapping.ts';
@@ -23,18 +24,6 @@ export function machineOption<T>(y: Argv<T>, many = false) {
     default: many ? [DEFAULT_MACHINE] : DEFAULT_MACHINE,
     describe: `What consumes the video: ${MACHINE_HELP}${many ? ' (repeatable: one report per machine)' : ''}`,
   });
-}
-
-export function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value)}\n` : `${text()}\n`);
-}
-
-export function fail(err: unknown, json: boolean): never {
-  const e = err instanceof DmvjndError ? err : new DmvjndError('arguments', undefined, reasonOf(err), { cause: err });
-  if (process.env.DMVJND_DEBUG === '1' && e.cause) console.error(e.cause);
-  process.stderr.write(`dmvjnd: ${e.message}\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { stage: e.stage, file: e.file ?? null, message: e.message } })}\n`);
-  process.exit(1);
 }
 
 export const fmt = (n: number | null | undefined, d = 1): string => (n !== null && n !== undefined && Number.isFinite(n) ? n.toFixed(d) : 'n/a');
