@@ -35,7 +35,7 @@ const out = join(tmpdir(), `dmvjnd-speed-${process.pid}.mp4`);
 
 function run(extra: string[]): { wall: number; report: Record<string, any> } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'dmvjnd.js'), 'encode', clip, '-o', out, '--preset', preset, '--json', ...extra], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'dmvjnd.js'), 'encode', clip, '-o', out, '--machine', 'cifar', '--preset', preset, '--json', ...extra], { encoding: 'utf8' });
   const wall = performance.now() - t0;
   if (r.status !== 0) throw new Error(`encode failed: ${r.stderr}`);
   return { wall, report: JSON.parse(r.stdout) };

@@ -57,7 +57,7 @@ const analysisMemo = new AnalysisMemo();
 for (const clip of clips) {
   const name = basename(clip);
   const startFrame = window === 'middle' ? Math.max(0, Math.floor(((await probeMedia(clip)).frames - frames) / 2)) : 0;
-  const common = { input: clip, startFrame, models, int8Models, referenceCache, analysisMemo, verify: true, tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
+  const common = { input: clip, startFrame, models, int8Models, referenceCache, analysisMemo, verify: true, machine: 'cifar', tau: 0.5, maxFrames: frames, jnd, x264: { rateControl: { mode: 'crf' as const, crf: 23 }, x264Params } };
   const plain: EncodeReport = await encode({ ...common, output: `${tmp}-plain.mp4`, offsets: { kind: 'none' } });
   const ours: EncodeReport = await encode({ ...common, output: `${tmp}-jnd.mp4`, offsets: 'jnd', x264: { ...common.x264, x264Params: joinParams(x264Params, jndX264Params) } });
   // Spearman(JND, read-back QP) on 8 intra frames spread over the clip (the headline) and

@@ -29,7 +29,7 @@ const points: Array<{ clip: string; view: number; crf: number; kbps: number; reg
 for (const clip of clips) {
   for (const view of views) {
     for (const crf of crfs) {
-      const r = await encode({ input: clip, output: out, models, referenceCache, offsets: { kind: 'none' }, verify: true, maxFrames: frames, jnd: { view }, x264: { rateControl: { mode: 'crf', crf } } });
+      const r = await encode({ input: clip, output: out, models, referenceCache, offsets: { kind: 'none' }, verify: true, machine: 'cifar', maxFrames: frames, jnd: { view }, x264: { rateControl: { mode: 'crf', crf } } });
       points.push({ clip: basename(clip), view, crf, kbps: r.bitrate_kbps, regional_confident: r.rca!.regional.confident, regional_all: r.rca!.regional.all, global_all: r.rca!.global.all, confident_decisions: r.rca!.regional.decisions.confident });
       console.error(`${basename(clip)} view ${view} crf ${crf}: conf ${pct(r.rca!.regional.confident)} all ${pct(r.rca!.regional.all)}`);
     }

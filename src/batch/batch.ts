@@ -74,7 +74,7 @@ export async function runBatch(o: BatchOptions): Promise<BatchResult> {
       const r = outcome.report;
       o.sink.emit({
         event: 'job-done', ...ref, report: job.report, frames: r.frames, video_kbps: r.video_bitrate_kbps, saving: r.batch.saving,
-        agreement: r.rca ? r.rca.regional.confident : null, time_s: outcome.ms / 1000,
+        agreement: agreementOf(r), time_s: outcome.ms / 1000,
       });
     }
   };
@@ -100,6 +100,13 @@ function rowOf(job: JobSpec, o: JobOutcome): SummaryRow {
   const r = o.report;
   return {
     input: job.input, output: job.output, frames: r.frames, video_kbps: r.video_bitrate_kbps, saving: r.batch.saving,
-    agreement: r.rca ? r.rca.regional.confident : null, time_s: o.ms / 1000, status: o.status,
+    agreement: agreementOf(r), time_s: o.ms / 1000, status: o.status,
   };
+}
+
+/** The encode's headline agreement: its machine's detection F1, or the CIFAR confident regional RCA. */
+function agreementOf(r: { rca: { regional: { confident: number | null } } | null; machines: Record<string, Record<string, unknown>> | null; settings: { machine: string } }): number | null {
+  const f1 = r.machines?.[r.settings.machine]?.f1;
+  if (typeof f1 === 'number') return f1;
+  return r.rca ? r.rca.regional.confident : null;
 }

@@ -1,6 +1,6 @@
 /**
  * The end-of-batch summary table, as Markdown and CSV in --out: input, output, frames,
- * video kbit/s, saving against the input's video rate, agreement (confident regional RCA)
+ * video kbit/s, saving against the input's video rate, agreement when verified (the machine's detection F1, or confident regional RCA for cifar)
  * when verified, time and status.
  */
 import { writeFileSync } from 'node:fs';

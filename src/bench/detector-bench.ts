@@ -28,7 +28,7 @@ import type { Machine, MachineScores } from '../machines/machine.ts';
 import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
 import { bdRate, kneeRate, type RateQualityPoint } from '../metrics/bd-rate.ts';
 import { DetectionTally } from '../metrics/detection.ts';
-import { decodeVideo, openInput } from '../media/source.ts';
+import { decodeVideo, openInput, type InputSpec } from '../media/source.ts';
 import { detectorOffsetName, parseDetectorOffsets } from '../offsets/detector-methods.ts';
 import { DEFAULT_JND, DetectionMemo, encode, type EncodeOptions, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod } from './methods.ts';
@@ -169,7 +169,7 @@ export type DetectorBenchEvent =
   | { type: 'summary'; result: DetectorBenchResult };
 
 export interface DetectorBenchOptions {
-  clips: ReadonlyArray<string>;
+  clips: ReadonlyArray<string | InputSpec>;
   methods: ReadonlyArray<string>;
   crfs?: readonly number[];
   /** Frames per clip (from the start, or from the middle with start 'middle'). */

@@ -267,6 +267,7 @@ export async function runBench(opts: BenchOptions, onEvent: (e: BenchEvent) => v
             jnd,
             models: opts.models,
             verify: true,
+            machine: 'cifar',
             tau,
             maxFrames: opts.frames,
             referenceCache,

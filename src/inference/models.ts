@@ -151,6 +151,14 @@ export async function loadUserClassifier(
   const shape = meta?.shape ?? [];
   const fixed = typeof shape[2] === 'number' && typeof shape[3] === 'number' ? (shape[2] as number) : undefined;
   const inputSize = spec.inputSize ?? fixed ?? 224;
+  // A detector (or anything whose output is not one row of logits) would be read as logits.
+  const outShape = (session.outputMetadata[0] as { shape?: ReadonlyArray<number | string> } | undefined)?.shape ?? [];
+  const known = outShape.filter((d): d is number => typeof d === 'number');
+  const rowOfLogits = outShape.length === 1 || (outShape.length === 2 && (outShape[0] === 1 || typeof outShape[0] !== 'number'));
+  if (known.length === outShape.length && outShape.length > 0 && (!rowOfLogits || (outShape[outShape.length - 1] as number) < 2)) {
+    await session.release();
+    throw new DmvjndError('load model', spec.path, `expected an image classifier output of shape [1, K] (logits) but received [${outShape.join(', ')}]`);
+  }
   return {
     name: spec.path.replace(/^.*\//, '').replace(/\.onnx$/, ''),
     role: 'user',

@@ -50,7 +50,7 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   if (at < 0) return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS };
   const parts = t.slice(at + 1).split(',').map((s) => Number(s.trim()));
   if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v) || Math.abs(v) > 51)) {
-    throw new DmvjndError('arguments', undefined, `expected ${method}@<in>,<out> with two QP offsets in [-51, 51] but received "${t}"`);
+    throw new DmvjndError('arguments', undefined, `expected --offsets ${method}@<in>,<out> with two QP offsets in [-51, 51] but received "${t}"`);
   }
   return { kind: 'detector', method, inside: parts[0], outside: parts[1], dilate: DEFAULT_DET_OFFSETS.dilate };
 }

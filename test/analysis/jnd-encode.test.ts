@@ -94,7 +94,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
   it('encode --verify --report writes the documented JSON report', async () => {
     const out = join(tmp.path, 'cli.mp4');
     const report = join(tmp.path, 'report.json');
-    const r = await runCli(['encode', reference, '-o', out, '--models', MODELS_DIR, '--provider', 'cpu', '--verify', '--report', report, '--json']);
+    const r = await runCli(['encode', reference, '-o', out, '--machine', 'cifar', '--models', MODELS_DIR, '--provider', 'cpu', '--verify', '--report', report, '--json']);
     expect(r.code, r.stderr).to.equal(0);
     const j = JSON.parse(r.stdout);
     for (const key of ['frames', 'bytes', 'bitrate_kbps', 'psnr_y_db', 'settings']) expect(j).to.have.property(key);
@@ -110,7 +110,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
 
   it('a window mid-clip (startFrame) is encoded from that frame and verified against the same reference frames', async () => {
     const out = join(tmp.path, 'window.mp4');
-    const r = await encode({ input: reference, output: out, models, analysisThread: 'main', jnd: { precision: 'float32' }, startFrame: 5, maxFrames: 6, verify: true });
+    const r = await encode({ input: reference, output: out, models, analysisThread: 'main', jnd: { precision: 'float32' }, startFrame: 5, maxFrames: 6, verify: true, machine: 'cifar' });
     expect(r.frames).to.equal(6);
     expect(r.settings.start_frame).to.equal(5);
     const fps = (await probeMedia(reference)).frameRate;
@@ -126,7 +126,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
   it('verify exits non-zero with a sentence when frame counts differ', async () => {
     const short = join(tmp.path, 'short.mp4');
     await encodeVideo({ input: sampleClip('default', { width: 320, height: 240, seconds: 0.4 }), output: short });
-    const r = await runCli(['verify', reference, short, '--models', MODELS_DIR, '--provider', 'cpu']);
+    const r = await runCli(['verify', reference, short, '--machine', 'cifar', '--models', MODELS_DIR, '--provider', 'cpu']);
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.match(/^dmvjnd: Verify failed for .*: frame counts differ/);
   });
@@ -193,13 +193,13 @@ describe('JND-guided encode (needs the ONNX models)', function () {
 
     it('through the CLI (analysis worker plus verification models): cuda fails with the sentence, auto notes the fallback once', async function () {
       const clip = `lavfi:${'testsrc2=size=128x96:rate=25:duration=0.2'}`;
-      const cuda = await runCli(['encode', clip, '-o', join(tmp.path, 'cuda.mp4'), '--provider', 'cuda', '--models', MODELS_DIR]);
+      const cuda = await runCli(['encode', clip, '-o', join(tmp.path, 'cuda.mp4'), '--machine', 'cifar', '--provider', 'cuda', '--models', MODELS_DIR]);
       if (cuda.code === 0) this.skip(); // this machine has CUDA
       expect(cuda.code).to.equal(1);
       expect(cuda.stderr.trim().split('\n')).to.have.length(1);
       expect(cuda.stderr).to.match(/--provider cuda was requested but the CUDA execution provider is unavailable/);
       expect(existsSync(join(tmp.path, 'cuda.mp4'))).to.equal(false);
-      const auto = await runCli(['encode', clip, '-o', join(tmp.path, 'auto.mp4'), '--provider', 'auto', '--verify', '--models', MODELS_DIR]);
+      const auto = await runCli(['encode', clip, '-o', join(tmp.path, 'auto.mp4'), '--machine', 'cifar', '--provider', 'auto', '--verify', '--models', MODELS_DIR]);
       expect(auto.code, auto.stderr).to.equal(0);
       expect(auto.stderr.split('\n').filter((l) => l.includes('CUDA unavailable'))).to.have.length(1);
     });
@@ -220,7 +220,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
       mkdirSync(outDir);
       for (const f of readdirSync(MODELS_DIR).filter((f) => f.endsWith('.onnx') && !f.startsWith('jnd_generator'))) copyFileSync(join(MODELS_DIR, f), join(dir, f));
       // The worker starts while the encoder already opens its output: nothing may remain of it.
-      const r = await runCli(['encode', `lavfi:testsrc2=size=128x96:rate=25:duration=0.4`, '-o', join(outDir, 'out.mp4'), '--provider', 'cpu', '--analysis-precision', 'float32', '--models', dir]);
+      const r = await runCli(['encode', `lavfi:testsrc2=size=128x96:rate=25:duration=0.4`, '-o', join(outDir, 'out.mp4'), '--machine', 'cifar', '--provider', 'cpu', '--analysis-precision', 'float32', '--models', dir]);
       expect(r.code).to.equal(1);
       expect(r.stderr.trim().split('\n')).to.have.length(1);
       expect(r.stderr).to.match(/worker-partial-models\/jnd_generator\.onnx: model file not found/);

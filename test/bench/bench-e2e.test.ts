@@ -22,7 +22,7 @@ describe('bench and search end to end (CLI, needs the ONNX models)', function ()
     this.timeout(120000);
     const out = join(tmp.path, 'out');
     const cache = join(tmp.path, 'cache.json');
-    const args = ['bench', clip, '--crf', '28,40', '--methods', 'x264,cam-roi,random', '--out', out, '--cache', cache, '--json', ...modelArgs];
+    const args = ['bench', clip, '--machine', 'cifar', '--crf', '28,40', '--methods', 'x264,cam-roi,random', '--out', out, '--cache', cache, '--json', ...modelArgs];
     const r = await runCli(args);
     expect(r.code, r.stderr).to.equal(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -103,7 +103,7 @@ describe('bench and search end to end (CLI, needs the ONNX models)', function ()
     this.timeout(120000);
     const output = join(tmp.path, 'winner.mp4');
     const r = await runCli([
-      'search', clip, '--min-rca', '0.5', '--samples', '1', '--sample-frames', '3', '--gains', '1', '--crf-range', '30,32',
+      'search', clip, '--machine', 'cifar', '--min-rca', '0.5', '--samples', '1', '--sample-frames', '3', '--gains', '1', '--crf-range', '30,32',
       '--no-cache', '--encode', '-o', output, '--json', ...modelArgs,
     ]);
     expect(r.code, r.stderr).to.equal(0);

@@ -107,14 +107,14 @@ describe('int8 analysis models (models/int8, npm run quantize)', function () {
     const ref = join(tmp.path, 'ref.mp4');
     await encodeVideo({ input: sampleClip('default', { width: 192, height: 128, seconds: 0.4 }), output: ref, x264: { rateControl: { mode: 'crf', crf: 12 } } });
     const out = join(tmp.path, 'int8.mp4');
-    const r = await runCli(['encode', ref, '-o', out, '--analysis-precision', 'int8', '--verify', '--json', '--provider', 'cpu', '--models', MODELS_DIR]);
+    const r = await runCli(['encode', ref, '-o', out, '--machine', 'cifar', '--analysis-precision', 'int8', '--verify', '--json', '--provider', 'cpu', '--models', MODELS_DIR]);
     expect(r.code, r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout);
     expect(report.settings.jnd.precision).to.equal('int8');
     expect(report.analysed_frames).to.be.above(0);
     expect(existsSync(out)).to.equal(true);
     // `verify` always loads the float models: the encode's own verification must agree with it.
-    const v = await runCli(['verify', ref, out, '--json', '--provider', 'cpu', '--models', MODELS_DIR]);
+    const v = await runCli(['verify', ref, out, '--machine', 'cifar', '--json', '--provider', 'cpu', '--models', MODELS_DIR]);
     expect(v.code, v.stderr).to.equal(0);
     const verified = JSON.parse(v.stdout);
     expect(report.rca.regional.per_classifier).to.deep.equal(verified.rca.regional.per_classifier);

@@ -195,7 +195,7 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
     if (parsed.some((m) => m.needsGenerator)) models = await loadModelsFromArgs(a, { generator: true });
     const r = await runDetectorBench(
       {
-        clips: (a.clips as string[]).map(String),
+        clips: (a.clips as string[]).map((c) => inputFromArg(c)),
         methods,
         crfs,
         frames: a.frames === undefined ? undefined : Number(a.frames),

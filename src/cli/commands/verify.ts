@@ -73,7 +73,7 @@ export function describeMachineScores(name: string, s: MachineScores): string[] 
 }
 
 export function describeVerify(r: VerifyReport): string {
-  const lines = [`${r.encoded} vs ${r.reference}: ${r.frames} frames, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s, PSNR-Y ${fmt(r.psnr_y_db, 2)} dB`];
+  const lines = [`${r.encoded} vs ${r.reference}: ${r.frames} frames, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s, PSNR-Y ${r.psnr_y_db === Infinity ? "inf (identical)" : `${fmt(r.psnr_y_db, 2)} dB`}`];
   for (const [name, s] of Object.entries(r.machines)) if (name !== 'cifar') lines.push(...describeMachineScores(name, s));
   const rca = r.rca;
   if (rca) {
