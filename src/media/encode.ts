@@ -151,7 +151,10 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     const videoEncoder = (encoder = await createVideoEncoder(settings, video));
     const muxer = mux;
     const videoOut = muxer.addStream(videoEncoder, { inputStream: video });
-    const audio = await prepareAudio(input.audio, muxer);
+    // Audio packets arrive from the decode side (which runs a frame ahead of x264) and video
+    // packets from the encode side: one muxer, so its writes go one at a time.
+    const writePacket = serialised((p: Packet, stream: number) => muxer.writePacket(p, stream));
+    const audio = await prepareAudio(input.audio, muxer, writePacket);
     const estimated = estimateFrameCount(video);
     const totalFrames = opts.maxFrames !== undefined && estimated !== undefined ? Math.min(estimated, opts.maxFrames) : estimated ?? opts.maxFrames;
     let grid: MacroblockGrid | undefined;
@@ -171,7 +174,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
         videoBytes += p.size;
         try {
           stage = 'write output';
-          await muxer.writePacket(p, videoOut);
+          await writePacket(p, videoOut);
           stage = 'encode';
         } finally {
           p.free();
@@ -206,7 +209,9 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     };
     try {
       const decodedFrames = decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal });
-      for await (const decoded of framesToEncode(decodedFrames, opts.selectFrames, opts.maxFrames)) {
+      // The next frame decodes (on libuv's threads) while this one is prepared and encoded,
+      // as ffmpeg's decoder thread does beside x264.
+      for await (const decoded of readAhead(framesToEncode(decodedFrames, opts.selectFrames, opts.maxFrames), (f) => f.frame.free())) {
         const { frame } = decoded;
         let queued = false;
         try {
@@ -325,7 +330,45 @@ interface AudioPath {
   finish: () => Promise<void>;
 }
 
-async function prepareAudio(stream: Stream | undefined, mux: Muxer): Promise<AudioPath> {
+/** A function whose calls run one after another, in call order. */
+function serialised<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (...args: A) => {
+    const run = tail.then(() => fn(...args));
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+/**
+ * Iterate `source` with its next item already being produced while the consumer works on
+ * the current one. Items produced but never consumed (the consumer stopped) are disposed.
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>, dispose: (item: T) => void): AsyncGenerator<T> {
+  let next = source.next();
+  next.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      next = source.next();
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (!finished) {
+      const pending = await next.catch(() => undefined);
+      if (pending && !pending.done) dispose(pending.value);
+      await source.return(undefined);
+    }
+  }
+}
+
+async function prepareAudio(stream: Stream | undefined, mux: Muxer, writePacket: (p: Packet, stream: number) => Promise<void>): Promise<AudioPath> {
   const none: AudioPath = { handling: 'none', onPacket: async () => {}, finish: async () => {} };
   if (!stream) return none;
   if (MP4_AUDIO.has(stream.codecpar.codecId)) {
@@ -334,7 +377,7 @@ async function prepareAudio(stream: Stream | undefined, mux: Muxer): Promise<Aud
       handling: 'copied',
       onPacket: async (p) => {
         if (p.streamIndex !== stream.index) return;
-        await mux.writePacket(p, index);
+        await writePacket(p, index);
       },
       finish: async () => {},
     };
@@ -344,7 +387,7 @@ async function prepareAudio(stream: Stream | undefined, mux: Muxer): Promise<Aud
   const index = mux.addStream(encoder, { inputStream: stream });
   const writeAll = async (packets: Packet[]) => {
     for (const q of packets) {
-      await mux.writePacket(q, index);
+      await writePacket(q, index);
       q.free();
     }
   };
