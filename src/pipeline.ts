@@ -109,7 +109,7 @@ export interface EncodeOptions {
    * Where the per-MB offsets come from: the DMV-JND (default), a synthetic map, or any
    * other method (benchmarks' baselines) built from the run's frame analyser.
    */
-  offsets?: 'jnd' | 'jnd-centred' | SyntheticOffsetSpec | CustomOffsetMethod | DetectorOffsetSpec;
+  offsets?: 'jnd' | 'jnd-cifar' | 'jnd-centred' | SyntheticOffsetSpec | CustomOffsetMethod | DetectorOffsetSpec;
   /**
    * The machine the video is encoded for (machines/registry.ts; default centernet): it
    * guides the detector methods' offsets (det-roi, ...) and verifies. The default offsets
@@ -162,6 +162,12 @@ export interface EncodeOptions {
  * worker (the verifying machine always runs at its native size).
  */
 export const DEFAULT_GUIDE_SIZE: InputSize = { width: 512, height: 512 };
+
+/**
+ * Multiplier on the detector-trained JND before the 2 x JND rule: 1, since that generator
+ * was trained with the codec in the loop to mean "the half step this macroblock tolerates".
+ */
+export const DETECTOR_JND_GAIN = 1;
 
 /** Guide detections per (input, machine, size) and frame timestamp, shared by runs on the same frames. */
 export class DetectionMemo {
@@ -230,12 +236,16 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const machineSpec = parseMachine(opts.machine ?? DEFAULT_MACHINE);
   const verifyNames = [...new Set([machineSpec.name, ...(opts.verifyMachines ?? []).map((n) => parseMachine(n).name)])];
   // Until a DMV-JND trained for the detector exists, a detector's default is its box ROI.
-  const source = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets('det-roi')! : 'jnd');
+  const requested = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets('det-roi')! : 'jnd');
+  // `jnd` is the machine's own DMV-JND: the detector-trained one for centernet.
+  const source =
+    requested === 'jnd-cifar' ? 'jnd' : requested === 'jnd' && machineSpec.kind === 'centernet' ? parseDetectorOffsets('dmv-jnd')! : requested;
   const jndSource = source === 'jnd' || source === 'jnd-centred';
   const det = typeof source === 'object' && source.kind === 'detector' ? source : undefined;
+  const detJnd = det?.method === 'dmv-jnd';
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);
-  const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource ? jnd.aqStrength : 1);
+  const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource || detJnd ? jnd.aqStrength : 1);
   // Bad input or output paths fail in milliseconds, before the models load.
   checkOutputPath(opts.output);
   checkOutputIsNotInput(opts.input, opts.output);
@@ -274,6 +284,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             : { kind: guideSpec.kind as 'centernet' | 'nanodet', path: opts.modelsDir ?? DEFAULT_MODELS_DIR, size: opts.guideSize ?? DEFAULT_GUIDE_SIZE },
           provider,
           threads: opts.modelThreads,
+          withJnd: det.method === 'dmv-jnd',
           onNote,
         })
       : undefined;
@@ -354,6 +365,13 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         stride: jnd.analysisStride,
         minScore: DEFAULT_DETECTION_MATCH.high,
         onAnalysed: () => analysed++,
+        mapping: {
+          baseQp: x264.rateControl.mode === 'crf' ? x264.rateControl.crf : undefined,
+          gain: DETECTOR_JND_GAIN,
+          pooling: jnd.pooling,
+          minOffset: jnd.minOffset,
+          maxOffset: jnd.maxOffset,
+        },
       });
     } else if (source.kind === 'custom') {
       offsets = source.provider(analyser, x264, jnd);

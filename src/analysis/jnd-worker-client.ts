@@ -6,6 +6,8 @@
  * frames before it, instead of stalling the encoder (onnxruntime-node's run blocks the
  * calling thread).
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DmvjndError } from '../errors.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
@@ -22,7 +24,8 @@ function spawn(init: JndWorkerInit): Worker {
   if (!fromSource) return new Worker(new URL(entry), { workerData: init });
   // tsx's loader is registered per thread: register it in the worker before the import
   // (resolved from here: the worker's eval code resolves packages from the working directory).
-  const tsx = import.meta.resolve('tsx/esm/api');
+  // import.meta.resolve is missing where a loader rewrote import.meta (tests under tsx's require hook).
+  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(boot, { eval: true, workerData: init });
 }

@@ -13,8 +13,9 @@
 import yargs, { type Argv } from 'yargs';
 import { DmvjndError } from '../errors.ts';
 import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
-import { DETECTOR_OFFSET_HELP, parseDetectorOffsets } from '../offsets/detector-methods.ts';
-import { parseSyntheticOffsets, SYNTHETIC_OFFSET_HELP } from '../offsets/synthetic.ts';
+import { DETECTOR_OFFSET_HELP } from '../offsets/detector-methods.ts';
+import { offsetsFromArg } from '../offsets/from-arg.ts';
+import { SYNTHETIC_OFFSET_HELP } from '../offsets/synthetic.ts';
 import { DEFAULT_JND, type EncodeOptions } from '../pipeline.ts';
 import * as shared from '../cli/shared.ts';
 
@@ -26,7 +27,7 @@ export function encodeSettingOptions<T>(y: Argv<T>) {
   const withMachine = machineOptions(y);
   return shared
     .analysisPrecisionOption(shared.jndAqOption(shared.jndOptions(shared.modelOptions(shared.x264Options(withMachine)))))
-    .option('offsets', { type: 'string', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd | jnd-centred | ${SYNTHETIC_OFFSET_HELP} [default: as dmvjnd encode: det-roi for a detector machine, jnd for cifar]` })
+    .option('offsets', { type: 'string', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND) | jnd-cifar | jnd-centred | ${SYNTHETIC_OFFSET_HELP} [default: as dmvjnd encode: det-roi for a detector machine, jnd for cifar]` })
     .option('verify', { type: 'boolean', default: false, describe: 'Decode each result and report RCA and PSNR against its input' })
     .option('frames', { type: 'number', describe: 'Encode only the first N frames of each input' })
     .option('analysis-thread', { type: 'string', group: 'JND:', choices: ['worker', 'main'], default: 'worker', describe: 'Where the JND analysis runs (worker thread or in line)' });
@@ -128,16 +129,12 @@ export function localOptionsFromArgs(a: EncodeArgs): LocalOptions {
   };
 }
 
-/** `--offsets` as `dmvjnd encode` reads it (undefined: the encode's own default). */
-export function offsetsFromArg(text: string | undefined): EncodeOptions['offsets'] {
-  if (text === undefined || text === 'jnd' || text === 'jnd-centred') return text;
-  return parseDetectorOffsets(text) ?? parseSyntheticOffsets(text);
-}
+export { offsetsFromArg };
 
 /** Does a job with these settings load models (JND analysis or verification)? */
 export function needsModels(settings: EncodeArgs): boolean {
   const o = settings.offsets;
-  return o === undefined || o === 'jnd' || o === 'jnd-centred' || settings.verify === true || !/^(none|uniform|split|columns)/.test(String(o));
+  return o === undefined || o === 'jnd' || o === 'jnd-centred' || o === 'jnd-cifar' || settings.verify === true || !/^(none|uniform|split|columns)/.test(String(o));
 }
 
 /**

@@ -78,7 +78,9 @@ export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
   const cifarName = name.replace(/^dmv-jnd-cifar/, 'dmv-jnd');
   const m = parseMethod(cifarName);
   const guide = m.needs === 'nothing' ? 'none' : 'cifar';
-  return { name, describe: m.family === 'dmv-jnd' ? `CIFAR-trained ${m.describe}` : m.describe, offsets: m.offsets, jnd: m.jnd, guide, needsGenerator: m.needs === 'generator' || m.needs === 'classifiers' };
+  // Under a detector machine, plain `jnd` would mean the detector-trained generator.
+  const offsets = m.offsets === 'jnd' ? 'jnd-cifar' : m.offsets;
+  return { name, describe: m.family === 'dmv-jnd' ? `CIFAR-trained ${m.describe}` : m.describe, offsets, jnd: m.jnd, guide, needsGenerator: m.needs === 'generator' || m.needs === 'classifiers' };
 }
 
 export interface DetectorBenchPoint {
@@ -234,9 +236,11 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
       const jnd: JndSettings = { ...jndBase, ...job.method.jnd };
       const x264: X264Settings = { ...x264Base, rateControl: { mode: 'crf', crf: job.crf } };
       const w = windows.get(job.clip.name)!;
+      // The CIFAR JND's points were first cached as 'jnd' (before 'jnd-cifar' existed): same key.
+      const keyOffsets = job.method.offsets === 'jnd-cifar' ? 'jnd' : job.method.offsets;
       const key = pointKey({
-        bench: 'detector', clip: job.clip.identity, method: job.method.name, offsets: job.method.offsets, crf: job.crf, frames: w.frames ?? null, start: w.start,
-        x264, jnd: jndKey(jnd, job.method.offsets), scorers: scorersId, guide: job.method.guide === 'detector' ? opts.guide.fingerprint : job.method.guide,
+        bench: 'detector', clip: job.clip.identity, method: job.method.name, offsets: keyOffsets, crf: job.crf, frames: w.frames ?? null, start: w.start,
+        x264, jnd: jndKey(jnd, keyOffsets), scorers: scorersId, guide: job.method.guide === 'detector' ? opts.guide.fingerprint : job.method.guide,
         models: job.method.guide === 'cifar' ? opts.models?.dir : null,
       });
       let point = cache.get(key) as unknown as DetectorBenchPoint | undefined;

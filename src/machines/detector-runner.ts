@@ -50,7 +50,15 @@ export interface DetectorSpec {
 export interface DetectorOutput extends FrameDetections {
   /** The class-max heatmap at the network's output resolution (CenterNet), else undefined. */
   heatmap: SaliencyMap | undefined;
+  /**
+   * The detector-trained DMV-JND at the network's input resolution, in 0-255 units (the
+   * half quantisation step each pixel tolerates), when the runner was loaded with it.
+   */
+  jnd?: SaliencyMap;
 }
+
+/** The DMV-JND generator trained against CenterNet (training/detector_jnd, card models/detectors/dmv_jnd.md). */
+export const DETECTOR_JND_FILE = 'dmv_jnd.onnx';
 
 export interface DetectorRunner {
   readonly name: string;
@@ -92,7 +100,7 @@ export const NATIVE_SIZE: Record<BundledDetector, InputSize> = {
   nanodet: { width: 416, height: 416 },
 };
 
-export async function loadDetectorRunner(spec: DetectorSpec, opts: { provider: Provider; threads?: number; onNote?: (line: string) => void }): Promise<DetectorRunner> {
+export async function loadDetectorRunner(spec: DetectorSpec, opts: { provider: Provider; threads?: number; onNote?: (line: string) => void; withJnd?: boolean }): Promise<DetectorRunner> {
   const common = { provider: opts.provider, threads: opts.threads, onNote: opts.onNote };
   if (spec.kind === 'yolo') return loadYolo(spec.path, spec.size, common);
   const dir = spec.path;
@@ -102,6 +110,13 @@ export async function loadDetectorRunner(spec: DetectorSpec, opts: { provider: P
   const classes = cocoClasses(dir);
   if (spec.kind === 'centernet') {
     const loaded = await loadSession({ path: file, inputs: ['image'], outputs: ['heatmap', 'wh'], missingReason }, common);
+    const jndFile = join(dir, DETECTORS_SUBDIR, DETECTOR_JND_FILE);
+    const generator = opts.withJnd
+      ? await loadSession({ path: jndFile, inputs: ['x', 'guidance'], outputs: ['jnd'], missingReason: 'the detector-trained DMV-JND model file is missing (run `npm run train:jnd-detector`, or restore models/detectors/)' }, common).catch(async (err) => {
+          await loaded.session.release();
+          throw err;
+        })
+      : undefined;
     return {
       name: 'centernet',
       resize: { kind: 'squash', size },
@@ -115,9 +130,19 @@ export async function loadDetectorRunner(spec: DetectorSpec, opts: { provider: P
         const detections = centernetDetections(r.heatmap.data, r.wh.data, dims, {
           inputWidth: size.width, inputHeight: size.height, frameWidth, frameHeight, floor: DETECTION_FLOOR, maxDetections: MAX_DETECTIONS,
         });
-        return { width: frameWidth, height: frameHeight, detections, heatmap: classMaxHeatmap(r.heatmap.data, dims) };
+        const heatmap = classMaxHeatmap(r.heatmap.data, dims);
+        let jnd: SaliencyMap | undefined;
+        if (generator) {
+          const guidance = upsampleBilinear(heatmap, size);
+          const g = await runSession(generator, { x: { data: planarFromRgb(rgb, size, 1 / 255), dims: [1, 3, size.height, size.width] }, guidance: { data: guidance, dims: [1, 1, size.height, size.width] } }, ['jnd']);
+          jnd = { width: size.width, height: size.height, data: g.jnd.data };
+        }
+        return { width: frameWidth, height: frameHeight, detections, heatmap, jnd };
       },
-      release: () => loaded.session.release(),
+      release: async () => {
+        await loaded.session.release();
+        await generator?.session.release();
+      },
     };
   }
   const loaded = await loadSession({ path: file, inputs: ['image'], outputs: ['scores', 'boxes'], missingReason }, common);
@@ -210,6 +235,32 @@ async function loadYolo(file: string, size: InputSize | undefined, common: { pro
 function classCount(dims: readonly number[], file: string): number {
   const layout = detectYoloLayout(dims, file);
   return layout === 'v8' ? dims[1] - 4 : dims[2] - 5;
+}
+
+/**
+ * A map resized to `size` by bilinear interpolation with half-pixel centres (what
+ * torch's interpolate(align_corners=False) does), the generator's guidance input.
+ */
+export function upsampleBilinear(map: SaliencyMap, size: InputSize): Float32Array {
+  const out = new Float32Array(size.width * size.height);
+  const sx = map.width / size.width;
+  const sy = map.height / size.height;
+  for (let y = 0; y < size.height; y++) {
+    const fy = Math.min(map.height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(map.height - 1, y0 + 1);
+    const wy = fy - y0;
+    for (let x = 0; x < size.width; x++) {
+      const fx = Math.min(map.width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(map.width - 1, x0 + 1);
+      const wx = fx - x0;
+      const top = map.data[y0 * map.width + x0] * (1 - wx) + map.data[y0 * map.width + x1] * wx;
+      const bottom = map.data[y1 * map.width + x0] * (1 - wx) + map.data[y1 * map.width + x1] * wx;
+      out[y * size.width + x] = top * (1 - wy) + bottom * wy;
+    }
+  }
+  return out;
 }
 
 /** Packed RGB (HWC, 8-bit) -> planar float CHW times `scale`. */

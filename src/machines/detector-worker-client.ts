@@ -4,6 +4,8 @@
  * decoding and x264. Same lifecycle as the JND worker (analysis/jnd-worker-client.ts):
  * started while the input opens, closed between two model runs on Ctrl-C.
  */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Frame } from 'node-av/lib';
 import { DmvjndError } from '../errors.ts';
@@ -17,7 +19,8 @@ function spawn(init: DetectorWorkerInit): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './detector-worker.ts' : './detector-worker.js', import.meta.url).href;
   if (!fromSource) return new Worker(new URL(entry), { workerData: init });
-  const tsx = import.meta.resolve('tsx/esm/api');
+  // import.meta.resolve is missing where a loader rewrote import.meta (tests under tsx's require hook).
+  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(boot, { eval: true, workerData: init });
 }
@@ -70,8 +73,8 @@ export class WorkerDetector {
     });
   }
 
-  static async start(opts: { spec: DetectorSpec; provider: Provider; threads?: number; onNote?: (line: string) => void }): Promise<WorkerDetector> {
-    const worker = spawn({ spec: opts.spec, provider: opts.provider, threads: opts.threads });
+  static async start(opts: { spec: DetectorSpec; provider: Provider; threads?: number; withJnd?: boolean; onNote?: (line: string) => void }): Promise<WorkerDetector> {
+    const worker = spawn({ spec: opts.spec, provider: opts.provider, threads: opts.threads, withJnd: opts.withJnd });
     const ready = await new Promise<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>((resolve, reject) => {
       const onMessage = (m: DetectorWorkerReply) => {
         if (m.id !== -1) return;

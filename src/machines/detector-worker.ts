@@ -15,6 +15,8 @@ export interface DetectorWorkerInit {
   spec: DetectorSpec;
   provider: Provider;
   threads: number | undefined;
+  /** Also load the detector-trained DMV-JND generator (dmv-jnd offsets). */
+  withJnd?: boolean;
 }
 
 export interface WorkerError {
@@ -41,6 +43,7 @@ try {
   runner = await loadDetectorRunner(init.spec, {
     provider: init.provider,
     threads: init.threads,
+    withJnd: init.withJnd,
     onNote: (note) => port.postMessage({ id: -1, note } satisfies DetectorWorkerReply),
   });
 } catch (err) {

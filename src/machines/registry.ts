@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DmvjndError } from '../errors.ts';
 import { DEFAULT_MODELS_DIR, loadModels, loadUserClassifier, type ModelSet, type UserClassifierSpec } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
@@ -17,7 +17,7 @@ import { DEFAULT_DETECTION_MATCH, type DetectionMatchOptions } from '../metrics/
 import { CifarMachine } from './cifar.ts';
 import { ClassifierMachine } from './classifier.ts';
 import { DetectorMachine } from './detector.ts';
-import { loadDetectorRunner, type InputSize } from './detector-runner.ts';
+import { DETECTOR_JND_FILE, loadDetectorRunner, type InputSize } from './detector-runner.ts';
 import type { Machine } from './machine.ts';
 
 export const DEFAULT_MACHINE = 'centernet';
@@ -57,6 +57,8 @@ export interface LoadMachineOptions {
   /** Detectors: the network input size (default: native). */
   detectorSize?: InputSize;
   match?: DetectionMatchOptions;
+  /** Detectors (centernet): also load the detector-trained DMV-JND generator. */
+  withJnd?: boolean;
   /** classifier:<file>: input size and normalisation. */
   classifier?: Omit<UserClassifierSpec, 'path'>;
 }
@@ -80,11 +82,11 @@ export async function loadMachine(spec: MachineSpec | string, opts: LoadMachineO
     case 'yolo': {
       const runner = await loadDetectorRunner(
         s.kind === 'yolo' ? { kind: 'yolo', path: s.path, size: opts.detectorSize } : { kind: s.kind, path: dir, size: opts.detectorSize },
-        common,
+        { ...common, withJnd: opts.withJnd },
       );
       const match = opts.match ?? DEFAULT_DETECTION_MATCH;
       const size = runner.resize.size;
-      const fingerprint = [s.name, ...runner.files.map(fileHash), `${runner.resize.kind}:${size.width}x${size.height}`, JSON.stringify(match)].join('|');
+      const fingerprint = [s.name, ...runner.files.map(fileHash), `${runner.resize.kind}:${size.width}x${size.height}`, JSON.stringify(match), ...(opts.withJnd ? [`jnd:${fileHash(join(dir, 'detectors', DETECTOR_JND_FILE))}`] : [])].join('|');
       return new DetectorMachine(s.name, runner, fingerprint, match);
     }
   }

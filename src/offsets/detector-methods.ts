@@ -18,9 +18,10 @@ import type { DetectorOutput } from '../machines/detector-runner.ts';
 import type { SaliencyMap } from '../machines/types.ts';
 import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/encode.ts';
 import { shuffledOffsets } from './controls.ts';
+import { qpOffsetsFromJnd, type JndPooling } from '../jnd/qp-mapping.ts';
 import { detHeatOffsets, detRoiOffsets } from './detector-roi.ts';
 
-export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled'] as const;
+export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'dmv-jnd'] as const;
 export type DetectorMethod = (typeof DETECTOR_METHODS)[number];
 
 export interface DetectorOffsetSpec {
@@ -32,6 +33,17 @@ export interface DetectorOffsetSpec {
   outside: number;
   /** Box dilation in frame pixels on each side. */
   dilate: number;
+  /** dmv-jnd: the multiplier on the detector-trained JND before the 2 x JND rule (undefined: the run's --jnd-gain). */
+  gain?: number;
+}
+
+/** How a JND map becomes offsets (dmv-jnd): the encode's base QP and JND settings. */
+export interface JndMapping {
+  baseQp: number | undefined;
+  gain: number;
+  pooling: JndPooling;
+  minOffset: number;
+  maxOffset: number;
 }
 
 /** Provisional until measured on the dev clips (bench/results/det-*). */
@@ -39,7 +51,7 @@ export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control)';
+export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -47,6 +59,13 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   const at = t.indexOf('@');
   const method = (at < 0 ? t : t.slice(0, at)) as DetectorMethod;
   if (!DETECTOR_METHODS.includes(method)) return undefined;
+  if (method === 'dmv-jnd') {
+    const gain = at < 0 ? undefined : Number(t.slice(at + 1));
+    if (gain !== undefined && !(Number.isFinite(gain) && gain >= 0 && t.slice(at + 1).trim() !== '')) {
+      throw new DmvjndError('arguments', undefined, `expected --offsets dmv-jnd@<gain> with a gain >= 0 but received "${t}"`);
+    }
+    return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS, gain };
+  }
   if (at < 0) return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS };
   const parts = t.slice(at + 1).split(',').map((s) => Number(s.trim()));
   if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v) || Math.abs(v) > 51)) {
@@ -56,6 +75,7 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
 }
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
+  if (s.method === 'dmv-jnd') return s.gain === undefined ? 'dmv-jnd' : `dmv-jnd@${s.gain}`;
   const d = DEFAULT_DET_OFFSETS;
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
   return s.inside === d.inside && s.outside === d.outside ? s.method : `${s.method}@${sign(s.inside)},${sign(s.outside)}`;
@@ -67,7 +87,22 @@ export interface DetectionSource {
 }
 
 /** The per-MB map of one frame from its (merged) detections. */
-export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[], grid: FrameContext['grid'], minScore: number, seed: number): Float32Array {
+export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[], grid: FrameContext['grid'], minScore: number, seed: number, mapping?: JndMapping): Float32Array {
+  if (spec.method === 'dmv-jnd') {
+    const maps = outputs.map((o) => o.jnd).filter((j): j is SaliencyMap => j !== undefined);
+    if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
+    // Between two analyses, the smaller JND of the two: what either position tolerates.
+    const jnd = minOfMaps(maps);
+    const gain = spec.gain ?? mapping.gain;
+    const view = { width: jnd.width, height: jnd.height };
+    if (mapping.baseQp === undefined) {
+      const raw = qpOffsetsFromJnd(jnd.data, view, grid, { baseQp: 0, gain, pooling: mapping.pooling, minOffset: -1000, maxOffset: 1000 });
+      let mean = 0;
+      for (const v of raw) mean += v / raw.length;
+      return raw.map((v) => Math.min(mapping.maxOffset, Math.max(mapping.minOffset, v - mean)));
+    }
+    return qpOffsetsFromJnd(jnd.data, view, grid, { baseQp: mapping.baseQp, gain, pooling: mapping.pooling, minOffset: mapping.minOffset, maxOffset: mapping.maxOffset });
+  }
   if (spec.method === 'det-heat') {
     const maps = outputs.map((o) => o.heatmap).filter((h): h is SaliencyMap => h !== undefined);
     if (maps.length > 0) {
@@ -78,6 +113,16 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
   const detections = outputs.flatMap((o) => o.detections);
   const map = detRoiOffsets(detections, grid, { inside: spec.inside, outside: spec.outside, dilate: spec.dilate, minScore });
   return spec.method === 'det-roi-shuffled' ? shuffledOffsets(map, seed) : map;
+}
+
+function minOfMaps(maps: SaliencyMap[]): SaliencyMap {
+  if (maps.length === 1) return maps[0];
+  const out = Float32Array.from(maps[0].data);
+  for (const m of maps.slice(1)) {
+    if (m.width !== maps[0].width || m.height !== maps[0].height) continue;
+    for (let i = 0; i < out.length; i++) out[i] = Math.min(out[i], m.data[i]);
+  }
+  return { width: maps[0].width, height: maps[0].height, data: out };
 }
 
 function maxOfMaps(maps: SaliencyMap[]): SaliencyMap {
@@ -99,7 +144,7 @@ function maxOfMaps(maps: SaliencyMap[]): SaliencyMap {
 export function detectorOffsetProvider(
   source: DetectionSource,
   spec: DetectorOffsetSpec,
-  opts: { stride: number; minScore: number; onAnalysed?: () => void },
+  opts: { stride: number; minScore: number; onAnalysed?: () => void; mapping?: JndMapping },
 ): OffsetProvider {
   const stride = Math.max(1, Math.floor(opts.stride));
   // Analysed frame index -> its detections (a promise: the worker may still be running).
@@ -123,7 +168,7 @@ export function detectorOffsetProvider(
     for (const i of [...analysed.keys()]) if (i < before) analysed.delete(i);
     const outputs = [await analysed.get(before)!];
     if (before !== ctx.index && after >= 0) outputs.push(await analysed.get(after)!);
-    return detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before);
+    return detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
   };
   provider.prepare = prepare;
   provider.lookahead = Math.min(MAX_LOOKAHEAD, Math.max(4, stride));

@@ -162,12 +162,12 @@ describe('JND-guided encode (needs the ONNX models)', function () {
 
   it('jnd draws frame, CAM, JND and QP offsets side by side as a PNG', async () => {
     const png = join(tmp.path, 'jnd.png');
-    const r = await runCli(['jnd', reference, '--frame', '3', '-o', png, '--models', MODELS_DIR, '--provider', 'cpu']);
+    const r = await runCli(['jnd', reference, '--machine', 'cifar', '--frame', '3', '-o', png, '--models', MODELS_DIR, '--provider', 'cpu']);
     expect(r.code, r.stderr).to.equal(0);
     const meta = await sharp(png).metadata();
     expect(meta.format).to.equal('png');
     expect(meta.width).to.be.greaterThan(4 * 360);
-    const missing = await runCli(['jnd', reference, '--frame', '99', '-o', join(tmp.path, 'no.png'), '--models', MODELS_DIR, '--provider', 'cpu']);
+    const missing = await runCli(['jnd', reference, '--machine', 'cifar', '--frame', '99', '-o', join(tmp.path, 'no.png'), '--models', MODELS_DIR, '--provider', 'cpu']);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.match(/--frame 99 does not exist \(the input has 15 frames\)/);
     expect(existsSync(join(tmp.path, 'no.png'))).to.equal(false);

@@ -2,8 +2,9 @@ import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { DmvjndError } from '../../errors.ts';
 import { encode, type EncodeReport } from '../../pipeline.ts';
-import { SYNTHETIC_OFFSET_HELP, parseSyntheticOffsets } from '../../offsets/synthetic.ts';
-import { DETECTOR_OFFSET_HELP, parseDetectorOffsets } from '../../offsets/detector-methods.ts';
+import { SYNTHETIC_OFFSET_HELP } from '../../offsets/synthetic.ts';
+import { DETECTOR_OFFSET_HELP } from '../../offsets/detector-methods.ts';
+import { offsetsFromArg } from '../../offsets/from-arg.ts';
 import { describeMachineScores } from './verify.ts';
 import { progressLine } from '../progress.ts';
 import {
@@ -21,7 +22,7 @@ export const encodeCommand = {
         describe: 'Input video (any format FFmpeg reads), or lavfi:<graph>; omitted: the embedded sample clip',
       })
       .option('output', { alias: 'o', type: 'string', describe: 'Output MP4 path [default: <input>.dmvjnd.mp4]' })
-      .option('offsets', { type: 'string', defaultDescription: 'det-roi for a detector machine, jnd for cifar', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the CIFAR-trained DMV-JND, the paper's rule: the JND sets each MB's QP) | jnd-centred (its offsets minus their frame mean) | ${SYNTHETIC_OFFSET_HELP}` })
+      .option('offsets', { type: 'string', defaultDescription: 'det-roi for a detector machine, jnd for cifar', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND: the detector-trained one for centernet, the CIFAR-trained one for cifar; the paper's rule: the JND sets each MB's QP) | jnd-cifar (the CIFAR-trained DMV-JND whatever the machine) | jnd-centred (the CIFAR one's offsets minus their frame mean) | ${SYNTHETIC_OFFSET_HELP}` })
       .option('verify', { type: 'boolean', default: false, describe: "Decode the result and report the machine's agreement (detection F1 and mAP@0.5, or RCA for cifar) and PSNR against the input" })
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
       .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
@@ -33,7 +34,7 @@ export const encodeCommand = {
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
       const text = a.offsets === undefined ? undefined : String(a.offsets);
-      const offsets = text === undefined ? undefined : text === 'jnd' || text === 'jnd-centred' ? text : (parseDetectorOffsets(text) ?? parseSyntheticOffsets(text));
+      const offsets = offsetsFromArg(text);
       const input = inputFromArg(a.input as string | undefined);
       const output = (a.output as string | undefined) ?? defaultOutputFor(a.input as string | undefined);
       const enc = progressLine('encode');
