@@ -151,6 +151,8 @@ export interface DetectorFigureInput {
   classes: string[];
   /** Class-max heatmap (CenterNet), or box saliency. */
   heatmap: { width: number; height: number; data: Float32Array };
+  /** The detector-trained DMV-JND (0-255 units), when the offsets come from it. */
+  jnd?: { width: number; height: number; data: Float32Array };
   offsets: Float32Array;
   offsetsTitle: string;
   grid: { cols: number; rows: number };
@@ -191,6 +193,13 @@ export async function renderDetectorFigure(input: DetectorFigureInput): Promise<
       img: await resized(colourise(h.data, 0, 1), h.width, h.height, panelH, 'nearest'),
       legend: gradientLegend(VIRIDIS, '0', '1'),
     },
+    ...(input.jnd
+      ? [{
+          title: 'DMV-JND for the detector (0-255 units)',
+          img: await resized(colourise(input.jnd.data, 0, Math.max(1, percentile(input.jnd.data, 0.99))), input.jnd.width, input.jnd.height, panelH, 'nearest'),
+          legend: gradientLegend(VIRIDIS, '0', Math.max(1, percentile(input.jnd.data, 0.99)).toFixed(1)),
+        }]
+      : []),
     {
       title: input.offsetsTitle,
       img: await resized(colourise(input.offsets, lo, hi, DIVERGING), input.grid.cols, input.grid.rows, panelH, 'nearest'),

@@ -13,7 +13,7 @@ import { isDetector, loadMachine, parseMachine } from '../../machines/registry.t
 import type { DetectorMachine } from '../../machines/detector.ts';
 import { DETECTOR_OFFSET_HELP, detectorMap, detectorOffsetName, parseDetectorOffsets } from '../../offsets/detector-methods.ts';
 import { boxSaliency } from '../../offsets/detector-roi.ts';
-import { DEFAULT_GUIDE_SIZE } from '../../pipeline.ts';
+import { DEFAULT_GUIDE_SIZE, DETECTOR_JND_GAIN } from '../../pipeline.ts';
 
 export const jndCommand = {
   command: 'jnd [input]',
@@ -103,6 +103,7 @@ async function detectorPicture(a: Record<string, unknown> & { json: boolean }): 
     threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
     onNote: note,
     detectorSize: machineSpec.kind === 'yolo' ? undefined : DEFAULT_GUIDE_SIZE,
+    withJnd: spec.method === 'dmv-jnd',
   })) as DetectorMachine;
   const scaler = new FrameRgbScaler();
   const input = await openInput(inputFromArg(a.input as string | undefined)).catch(async (err) => {
@@ -120,7 +121,9 @@ async function detectorPicture(a: Record<string, unknown> & { json: boolean }): 
         const r = await machine.decide(frame);
         const grid = macroblockGrid(frame.width, frame.height);
         const { high, low } = machine.match;
-        const offsets = detectorMap(spec, [r], grid, high, 0);
+        const offsets = detectorMap(spec, [r], grid, high, 0, {
+          baseQp: Number(a.crf), gain: DETECTOR_JND_GAIN, pooling: jnd.pooling!, minOffset: jnd.minOffset!, maxOffset: jnd.maxOffset!,
+        });
         const display = { width: 720, height: Math.max(2, Math.round((720 * frame.height) / frame.width / 2) * 2) };
         const png = await renderDetectorFigure({
           frameRgb: { data: await scaler.rgb(frame, display), ...display },
@@ -130,6 +133,7 @@ async function detectorPicture(a: Record<string, unknown> & { json: boolean }): 
           low,
           classes: machine.runner.classes,
           heatmap: r.heatmap ?? boxSaliency(r.detections, frame.width, frame.height, { minScore: low }),
+          jnd: r.jnd,
           offsets,
           offsetsTitle: `QP offset per macroblock (${detectorOffsetName(spec)})`,
           grid,
