@@ -88,7 +88,8 @@ def sidecar(variant, ck, onnx_name, extra=None):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="models/detectors")
-    ap.add_argument("--ship", choices=["additive", "codec"], default="codec")
+    ap.add_argument("--ship", choices=["additive", "codec", "codec_deadzone"], default="codec")
+    ap.add_argument("--runs", default="additive,codec,codec_deadzone")
     ap.add_argument("--allow-unfinished", action="store_true")
     ap.add_argument("--sizes", default="512,384,256")
     ap.add_argument("--no-ort", action="store_true")
@@ -96,7 +97,7 @@ def main(argv=None):
     setup_threads(1)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    for v in ("additive", "codec"):
+    for v in a.runs.split(","):
         if not ckpt_path(v).exists():
             print(f"[export] no checkpoint for {v}", flush=True)
             continue
@@ -113,7 +114,7 @@ def main(argv=None):
             ortr = None if a.no_ort else ort_check(p, par, a.sizes)
             side = out / f"{n}.json"
             old = json.loads(side.read_text()) if side.exists() else {}
-            d = sidecar(v, ck, p.name, {"shipped": n == "dmv_jnd" or v == a.ship, "onnxruntime_node": ortr,
+            d = sidecar(g.variant, ck, p.name, {"run": v, "codec_proxy": ck.get("proxy"), "shipped": n == "dmv_jnd" or v == a.ship, "onnxruntime_node": ortr,
                                         "measured": old.get("measured")})
             d["params"] = count_params(g)
             side.write_text(json.dumps(d, indent=2) + "\n")

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 STRIDE = 32
 MB = 16
+DZ = 2.0 / 3.0  # dead zone of the H.264 reference intra quantiser (rounding offset 1/3)
 
 
 def cbr(cin, cout, k=3, s=1):
@@ -106,10 +107,12 @@ def mb_pool(j: torch.Tensor, mb: int = MB) -> torch.Tensor:
 def codec_proxy(x255: torch.Tensor, step: torch.Tensor, mode: str = "noise", n: int = 4,
                 generator: torch.Generator | None = None):
     """What x264 does to a block at quantisation step ``step`` (per pixel, constant per MB),
-    as a differentiable stand-in: RGB (0..255) -> YCbCr -> orthonormal n x n block DCT of Y, Cb,
+    as a stand-in: RGB (0..255) -> YCbCr -> orthonormal n x n block DCT of Y, Cb,
     Cr -> add uniform noise U(-step/2, step/2) to every coefficient (``mode='noise'``, the usual
-    training proxy: d(noise)/d(step) is the noise sample) or round to the step (``'round'``:
-    the real uniform quantiser, for evaluation) -> inverse DCT -> RGB, clamped to 0..255.
+    training proxy: d(noise)/d(step) is the noise sample), ``'deadzone'`` (the same noise on the
+    coefficients with |c| >= DZ * step, the others softly zeroed: differentiable and closer to a
+    real quantiser at low rate, where most coefficients are zeroed), ``'round'`` (plain rounding)
+    or ``'quant'`` (the H.264 reference quantiser with dead zone, for evaluation) -> inverse DCT -> RGB, clamped to 0..255.
     The H.264 step (Qstep(QP) = 2^((QP-4)/6)) lives on an orthonormal-transform coefficient scale,
     so the pixel error variance is step^2 / 12 at high rate."""
     y = block_dct(rgb_to_ycc(x255), n)
@@ -117,8 +120,17 @@ def codec_proxy(x255: torch.Tensor, step: torch.Tensor, mode: str = "noise", n: 
     if mode == "noise":
         u = torch.rand(y.shape, generator=generator, dtype=y.dtype) - 0.5
         yq = y + u * s
+    elif mode == "deadzone":
+        # noise on the coefficients that survive, a soft gate that zeroes those below the
+        # dead zone |c| < DZ * s (what a real quantiser does to small coefficients: blur)
+        u = torch.rand(y.shape, generator=generator, dtype=y.dtype) - 0.5
+        gate = torch.sigmoid((y.abs() - DZ * s) / (0.1 * s + 1e-3))
+        yq = gate * (y + u * s)
     elif mode == "round":
         yq = torch.round(y / s) * s
+    elif mode == "quant":
+        # H.264 reference quantiser with intra rounding offset 1/3: q = sign(c) floor(|c|/s + 1/3)
+        yq = torch.sign(y) * torch.floor(y.abs() / s + (1 - DZ)) * s
     else:
         raise ValueError(mode)
     return ycc_to_rgb(block_dct(yq, n, inverse=True)).clamp(0, 255)
@@ -137,6 +149,7 @@ def content_cost(x255: torch.Tensor, n: int = 4, mb: int = MB) -> torch.Tensor:
 
 
 def distort(g: DetJNDGenerator, x: torch.Tensor, c: torch.Tensor, mode="noise", generator=None):
+    """``mode``: the codec proxy's mode (codec variant only)."""
     """x in 0..1 -> (x_hat in 0..1, jnd [N,1,H,W] 0-255, step map or None)."""
     out = g(x, c)
     if g.variant == "additive":

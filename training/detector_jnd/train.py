@@ -32,8 +32,13 @@ CSV_KEYS = ["step", "lr", "loss", "loss1", "peak", "wh", "dense", "new", "loss2"
             "mean_jnd_255", "mean_log2_step", "psnr", "kept", "sec_per_step"]
 
 
-def ckpt_path(variant):
-    return ckpt_dir() / f"detector_jnd_{variant}.pt"
+def ckpt_path(name):
+    """name: the run name (variant, or variant_proxy for a non-default codec proxy)."""
+    return ckpt_dir() / f"detector_jnd_{name}.pt"
+
+
+def run_name(variant, proxy):
+    return variant if variant == "additive" or proxy == "noise" else f"{variant}_{proxy}"
 
 
 def load_generator(variant, path=None):
@@ -52,6 +57,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variant", choices=["additive", "codec"], required=True)
     ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--proxy", choices=["noise", "deadzone"], default="noise",
+                    help="codec proxy (codec variant): uniform coefficient noise, or noise + soft dead zone")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--per-frame", type=int, default=12)
@@ -73,7 +80,8 @@ def main(argv=None):
     ap.add_argument("--restart", action="store_true")
     a = ap.parse_args(argv)
     setup_threads(a.threads)
-    log = Logger(default_log(f"detector_jnd_{a.variant}"))
+    name = run_name(a.variant, a.proxy)
+    log = Logger(default_log(f"detector_jnd_{name}"))
     torch.manual_seed(a.seed)
 
     pre = P.run(a.crop, a.per_frame, a.subset, a.stub_detector, log=log)
@@ -86,6 +94,8 @@ def main(argv=None):
     cfg = {k: getattr(a, k) for k in ("variant", "steps", "batch_size", "crop", "per_frame", "subset", "lr",
                                       "wd", "alpha", "beta", "rho", "n_scale", "lam_dense", "lam_new",
                                       "width", "seed", "stub_detector")}
+    if name != a.variant:
+        cfg["proxy"] = a.proxy
     warm = max(1, a.steps // 20)
 
     def lr_at(s):
@@ -94,27 +104,27 @@ def main(argv=None):
         p = (s - warm) / max(1, a.steps - warm)
         return a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
 
-    path = ckpt_path(a.variant)
+    path = ckpt_path(name)
     step, history, elapsed = 0, [], 0.0
     if path.exists() and not a.restart:
         ck = torch.load(path, map_location="cpu")
         if ck.get("cfg") == cfg and ck.get("done"):
-            log(f"detector_jnd {a.variant}: finished checkpoint exists, skipping")
+            log(f"detector_jnd {name}: finished checkpoint exists, skipping")
             return path
         if ck.get("cfg") == cfg:
             g.load_state_dict(ck["model"])
             opt.load_state_dict(ck["opt"])
             step, history, elapsed = ck["step"], ck["history"], ck["elapsed"]
             torch.set_rng_state(ck["rng"])
-            log(f"detector_jnd {a.variant}: resuming at step {step}/{a.steps}")
+            log(f"detector_jnd {name}: resuming at step {step}/{a.steps}")
         else:
-            log(f"detector_jnd {a.variant}: checkpoint config differs, restarting")
-    log(f"detector_jnd {a.variant}: params {count_params(g)}, crops {M} from {meta['frames']} frames", **cfg)
+            log(f"detector_jnd {name}: checkpoint config differs, restarting")
+    log(f"detector_jnd {name}: params {count_params(g)}, crops {M} from {meta['frames']} frames", **cfg)
 
     def save(done=False):
         ck = {"model": g.state_dict(), "opt": opt.state_dict(), "gen_kwargs": gen_kwargs, "cfg": cfg,
               "step": step, "history": history, "elapsed": elapsed, "done": done,
-              "rng": torch.get_rng_state(), "pre": str(pre.name), "frames": meta["frames"],
+              "rng": torch.get_rng_state(), "name": name, "proxy": a.proxy if a.variant == "codec" else None, "pre": str(pre.name), "frames": meta["frames"],
               "crops": M, "heldout": meta["heldout"]}
         save_atomic(ck, path)
         with open(path.with_suffix(".csv"), "w") as f:
@@ -137,7 +147,7 @@ def main(argv=None):
         c = P.guidance(hm_ref, x.shape[-2:])
         for pg in opt.param_groups:
             pg["lr"] = lr_at(step)
-        xh, jnd, stepmap = distort(g, x, c, "noise")
+        xh, jnd, stepmap = distort(g, x, c, a.proxy)
         hm_hat, wh_hat = det(xh * 255.0)
         l1, parts = L.loss1(hm_hat, wh_hat, hm_ref, wh_ref, a.lam_dense, a.lam_new)
         e_norm = (xh - x) * 2.0
@@ -172,12 +182,12 @@ def main(argv=None):
             r = {"step": step, "lr": lr_at(step - 1), **{k: float(np.mean(v)) for k, v in acc.items()}}
             history.append(r)
             acc = {}
-            log(f"detector_jnd {a.variant}", **{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()},
+            log(f"detector_jnd {name}", **{k: round(v, 5) if isinstance(v, float) else v for k, v in r.items()},
                 eta_min=round((a.steps - step) * elapsed / step / 60, 1))
         if step % a.ckpt_every == 0:
             save()
     save(done=True)
-    log(f"detector_jnd {a.variant}: done, {elapsed / 60:.1f} min")
+    log(f"detector_jnd {name}: done, {elapsed / 60:.1f} min")
     return path
 
 
