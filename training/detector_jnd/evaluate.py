@@ -14,12 +14,13 @@ frames) with the project's matching (metrics.py).
    (same energy), clamped. Homogeneity (paper V-F): x + (k/9) e for k = 1..9; we add k = 12, 18 (e
    scaled beyond the JND) to show where agreement falls.
 2. Offline comparison at matched mean log-step: per frame and target T = mean over MBs of log2(step)
-   in {4, 5, 6, 7} (QP 28/34/40/46 at QP = 4 + 6 log2 step), each method's per-MB QP is 4 + 6
+   in 4..7 by 0.5 (QP 28..46 at QP = 4 + 6 log2 step), each method's per-MB QP is 4 + 6
    log2(2 g jnd_MB) with the gain g chosen so the mean QP is 4 + 6T, offsets clamped to +-12 around
    it (as src/jnd/qp-mapping.ts), Methods: additive JND,
    codec JND(s), flat (every MB at T), and WGN with the flat quantiser's energy. x_hat = proxy(x,
    step, 'quant'). Also a rate proxy:
-   sum over 4x4 DCT coefficients of log2(1 + |round(c / step)|) per pixel.
+   sum over 4x4 DCT coefficients of log2(1 + |level|) per pixel; F1 is also read at equal rate proxy
+   (interpolated at the flat quantiser's rate of each T), and --ship auto picks by that mean.
 Writes <out>/dmv_jnd_eval.json, updates the sidecars' "measured", writes the card
 <out>/dmv_jnd.md and plots <out>/dmv_jnd_curves.png, <out>/dmv_jnd_eval.png.
 """
@@ -42,7 +43,7 @@ from .precompute import guidance
 from .stub import load_detector
 from .train import ckpt_path, load_generator
 
-from .evaluate_consts import KS, TARGETS  # noqa: E402
+from .evaluate_consts import KS, TARGETS, rate_matched  # noqa: E402
 MAXOFF = 12.0
 
 
@@ -74,17 +75,23 @@ def rate_proxy(x255, step):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="models/detectors")
-    ap.add_argument("--frames", type=int, default=30, help="per held-out clip")
-    ap.add_argument("--ship", default="auto", choices=["auto", "codec", "additive"])
+    ap.add_argument("--frames", type=int, default=20, help="per held-out clip")
+    ap.add_argument("--ship", default="auto", choices=["auto", "codec", "additive", "codec_deadzone"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--stub-detector", action="store_true")
     ap.add_argument("--allow-unfinished", action="store_true")
     ap.add_argument("--runs", default="additive,codec,codec_deadzone", help="training runs to evaluate")
     ap.add_argument("--merge", action="store_true", help="merge into an existing dmv_jnd_eval.json")
+    ap.add_argument("--merge-json", default=None,
+                    help="no evaluation: merge this dmv_jnd_eval.json (another run's) into <out>'s, then card")
     a = ap.parse_args(argv)
     setup_threads(a.threads)
     log = Logger(default_log("detector_jnd_evaluate"))
     out = Path(a.out)
+    if a.merge_json:
+        res = json.loads(Path(a.merge_json).read_text())
+        res["seconds"] = 0
+        return summarize(res, out, a, log, time.time(), merge=True)
     det = load_detector(a.stub_detector)
     gens = {}
     for v in a.runs.split(","):
@@ -112,7 +119,7 @@ def main(argv=None):
     n = 0
     for clip, files in clips.items():
         for f in files[:a.frames]:
-            x = torch.from_numpy(FR.load_rgb(f)).permute(2, 0, 1)[None].float() / 255.0
+            x = torch.from_numpy(FR.load_rgb(f).copy()).permute(2, 0, 1)[None].float() / 255.0
             with torch.no_grad():
                 hm, wh = det(x * 255.0)
             ref = MT.decode(hm[0], wh[0])
@@ -172,10 +179,18 @@ def main(argv=None):
     for k, v in extra.items():
         if k != "ref_objects":
             res["means"][k] = round(float(np.mean(v)), 4)
-    if a.merge and (out / "dmv_jnd_eval.json").exists():
+    return summarize(res, out, a, log, t0, merge=a.merge)
+
+
+def summarize(res, out, a, log, t0, merge=False):
+    if merge and (out / "dmv_jnd_eval.json").exists():
         old = json.loads((out / "dmv_jnd_eval.json").read_text())
-        old["f1"].update(res["f1"])
-        old["means"].update(res["means"])
+        keep = lambda k: k in old["f1"] or k in old["means"]  # noqa: E731
+        shared = lambda k: ("|flat" in k or "|wgn" in k) and k.startswith(("cmp|", "indoor", "people"))  # noqa: E731
+        for part in ("f1", "means"):
+            for k, v in res[part].items():
+                if not (shared(k) and keep(k)):  # the first run's flat / WGN controls stay
+                    old[part][k] = v
         old["seconds"] = round(old.get("seconds", 0) + res["seconds"], 1)
         res = old
     runs = sorted({k.split("|")[0] for k in res["f1"] if k.split("|")[0] in ("additive", "codec", "codec_deadzone")})
@@ -183,7 +198,12 @@ def main(argv=None):
     res["runs"] = runs
     res["cmp_mean_f1"] = {k: round(x, 4) for k, x in cmp.items()}
     res["cmp_mean_f1"]["flat"] = round(float(np.mean([res["f1"][f"cmp|{T}|flat"]["f1"] for T in TARGETS])), 4)
-    ship = a.ship if a.ship != "auto" else (max(cmp, key=cmp.get) if cmp else "codec")
+    rm = rate_matched(res, runs + ["flat"])
+    res["cmp_rate_matched_f1"] = {k: [round(x, 4) for x in v] for k, v in rm.items()}
+    res["cmp_rate_matched_mean_f1"] = {k: round(float(np.mean(v)), 4) for k, v in rm.items()}
+    # pick by equal bits (rate proxy), the reading closest to the bench's BD-rate at equal F1
+    rmm = {k: v for k, v in res["cmp_rate_matched_mean_f1"].items() if k != "flat"}
+    ship = a.ship if a.ship != "auto" else (max(rmm, key=rmm.get) if rmm else "codec")
     res["ship"] = ship
     out.mkdir(parents=True, exist_ok=True)
     (out / "dmv_jnd_eval.json").write_text(json.dumps(res, indent=1) + "\n")

@@ -81,10 +81,14 @@ def list_stills(root: Path | None = None) -> list[Path]:
 
 
 def training_frames(every=10, size=512, max_per_clip=40, subset=0, stills=True) -> list[Path]:
-    """Decoded training frames (paths), held-out clips excluded. ``subset`` > 0 keeps that many
-    (evenly spread over the list) for smoke runs."""
+    """Decoded training frames (paths), held-out clips excluded. ``subset`` > 0 (smoke runs) keeps
+    that many, evenly spread, from the stills only (no clip decoding: fast in CI)."""
     base = frames_dir() / f"train_s{size}_e{every}"
     files: list[Path] = []
+    if subset:
+        st = list_stills()
+        idx = np.linspace(0, len(st) - 1, min(subset, len(st))).round().astype(int)
+        return [decode_still(st[i], base / "_stills", size) for i in idx]
     for v in list_videos():
         if v.name in HELDOUT:
             continue
@@ -92,9 +96,6 @@ def training_frames(every=10, size=512, max_per_clip=40, subset=0, stills=True) 
     if stills:
         for s in list_stills():
             files.append(decode_still(s, base / "_stills", size))
-    if subset and len(files) > subset:
-        idx = np.linspace(0, len(files) - 1, subset).round().astype(int)
-        files = [files[i] for i in idx]
     return files
 
 
