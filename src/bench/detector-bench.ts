@@ -238,9 +238,12 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
       const w = windows.get(job.clip.name)!;
       // The CIFAR JND's points were first cached as 'jnd' (before 'jnd-cifar' existed): same key.
       const keyOffsets = job.method.offsets === 'jnd-cifar' ? 'jnd' : job.method.offsets;
+      // Plain x264 reads no JND setting: its points are shared by runs that differ only there (e.g. --analysis-stride).
+      const plain = typeof job.method.offsets === 'object' && job.method.offsets.kind === 'none';
+      const keyJnd = jndKey(plain ? { ...DEFAULT_JND, precision: 'float32' } : jnd, keyOffsets);
       const key = pointKey({
         bench: 'detector', clip: job.clip.identity, method: job.method.name, offsets: keyOffsets, crf: job.crf, frames: w.frames ?? null, start: w.start,
-        x264, jnd: jndKey(jnd, keyOffsets), scorers: scorersId, guide: job.method.guide === 'detector' ? opts.guide.fingerprint : job.method.guide,
+        x264, jnd: keyJnd, scorers: scorersId, guide: job.method.guide === 'detector' ? opts.guide.fingerprint : job.method.guide,
         models: job.method.guide === 'cifar' ? opts.models?.dir : null,
       });
       let point = cache.get(key) as unknown as DetectorBenchPoint | undefined;

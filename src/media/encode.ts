@@ -105,8 +105,8 @@ export interface EncodeVideoResult {
   settings: X264Settings;
 }
 
-/** Most decoded frames an offset provider may ask the encoder to hold (memory bound). */
-export const MAX_LOOKAHEAD = 16;
+/** Most decoded frames an offset provider may ask the encoder to hold (memory bound: 32 frames of 1080p yuv420p are 100 MB). */
+export const MAX_LOOKAHEAD = 32;
 
 /** MP4 holds these audio codecs as-is. */
 const MP4_AUDIO = new Set<number>([

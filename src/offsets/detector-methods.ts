@@ -171,6 +171,7 @@ export function detectorOffsetProvider(
     return detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
   };
   provider.prepare = prepare;
-  provider.lookahead = Math.min(MAX_LOOKAHEAD, Math.max(4, stride));
+  // Two strides: the next analysis (which the frames before it wait for) runs while x264 encodes a whole stride.
+  provider.lookahead = Math.min(MAX_LOOKAHEAD, Math.max(4, 2 * stride));
   return provider;
 }
