@@ -174,7 +174,7 @@ export class DetectionMemo {
   private readonly scopes = new Map<string, Map<string, Promise<import('./machines/detector-runner.ts').DetectorOutput>>>();
 
   scope(input: string, machine: Machine): Map<string, Promise<import('./machines/detector-runner.ts').DetectorOutput>> {
-    const key = `${input}\u0000${machine.fingerprint}`;
+    const key = `${input}\u0000${machine.fingerprint}\u0000${(machine as { jndFingerprint?: string }).jndFingerprint ?? ''}`;
     let m = this.scopes.get(key);
     if (!m) {
       // One clip at a time: a benchmark finishes a clip before the next.

@@ -71,6 +71,7 @@ export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
   const name = text.trim();
   const det = parseDetectorOffsets(name);
   if (det) {
+    if (det.method === 'dmv-jnd') return { name, describe: `the DMV-JND trained against the detector (2 x JND rule${det.gain === undefined ? '' : `, gain ${det.gain}`})`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
     const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : 'boxes, shuffled positions (control)';
     return { name, describe: `detector ROI from ${what}: in ${det.inside}, out ${det.outside} QP`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
   }
@@ -243,7 +244,7 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
       const keyJnd = jndKey(plain ? { ...DEFAULT_JND, precision: 'float32' } : jnd, keyOffsets);
       const key = pointKey({
         bench: 'detector', clip: job.clip.identity, method: job.method.name, offsets: keyOffsets, crf: job.crf, frames: w.frames ?? null, start: w.start,
-        x264, jnd: keyJnd, scorers: scorersId, guide: job.method.guide === 'detector' ? opts.guide.fingerprint : job.method.guide,
+        x264, jnd: keyJnd, scorers: scorersId, guide: job.method.guide === 'detector' ? `${opts.guide.fingerprint}${isDmvJnd(job.method) ? `|${opts.guide.jndFingerprint}` : ''}` : job.method.guide,
         models: job.method.guide === 'cifar' ? opts.models?.dir : null,
       });
       let point = cache.get(key) as unknown as DetectorBenchPoint | undefined;
@@ -303,6 +304,10 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
   }
   onEvent({ type: 'summary', result });
   return result;
+}
+
+function isDmvJnd(m: DetectorBenchMethod): boolean {
+  return typeof m.offsets === 'object' && m.offsets.kind === 'detector' && m.offsets.method === 'dmv-jnd';
 }
 
 function consecutiveF1(decisions: Array<{ detections: import('../machines/types.ts').Detection[] } | undefined>, machine: DetectorMachine): number | null {

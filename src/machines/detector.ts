@@ -53,6 +53,8 @@ export class DetectorMachine implements Machine<DetectorOutput> {
   readonly kind = 'detector' as const;
   readonly qualityKinds = DETECTOR_QUALITY_KINDS;
   private readonly scaler: DetectorInputScaler;
+  /** With the detector-trained DMV-JND loaded: its file's identity (the guide of dmv-jnd offsets), else undefined. */
+  jndFingerprint: string | undefined;
 
   constructor(
     readonly name: string,

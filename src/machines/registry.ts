@@ -86,8 +86,10 @@ export async function loadMachine(spec: MachineSpec | string, opts: LoadMachineO
       );
       const match = opts.match ?? DEFAULT_DETECTION_MATCH;
       const size = runner.resize.size;
-      const fingerprint = [s.name, ...runner.files.map(fileHash), `${runner.resize.kind}:${size.width}x${size.height}`, JSON.stringify(match), ...(opts.withJnd ? [`jnd:${fileHash(join(dir, 'detectors', DETECTOR_JND_FILE))}`] : [])].join('|');
-      return new DetectorMachine(s.name, runner, fingerprint, match);
+      const fingerprint = [s.name, ...runner.files.map(fileHash), `${runner.resize.kind}:${size.width}x${size.height}`, JSON.stringify(match)].join('|');
+      const machine = new DetectorMachine(s.name, runner, fingerprint, match);
+      if (opts.withJnd) machine.jndFingerprint = `jnd:${fileHash(join(dir, 'detectors', DETECTOR_JND_FILE))}`;
+      return machine;
     }
   }
 }

@@ -191,7 +191,8 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
   try {
     for (const n of names) scorers.push(await loadMachine(n, common));
     // The det-* methods' guide runs as in `encode`: the first machine at the guide size.
-    guide = (await loadMachine(names[0], { ...common, detectorSize: parseMachine(names[0]).kind === 'yolo' ? undefined : DEFAULT_GUIDE_SIZE })) as DetectorMachine;
+    const withJnd = parsed.some((m) => typeof m.offsets === 'object' && m.offsets.kind === 'detector' && m.offsets.method === 'dmv-jnd');
+    guide = (await loadMachine(names[0], { ...common, withJnd, detectorSize: parseMachine(names[0]).kind === 'yolo' ? undefined : DEFAULT_GUIDE_SIZE })) as DetectorMachine;
     if (parsed.some((m) => m.needsGenerator)) models = await loadModelsFromArgs(a, { generator: true });
     const r = await runDetectorBench(
       {
