@@ -6,9 +6,8 @@
  * frames before it, instead of stalling the encoder (onnxruntime-node's run blocks the
  * calling thread).
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../util/spawn-worker.ts';
 import { DmvjndError } from '../errors.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
 import type { AnalysisPrecision } from '../inference/models.ts';
@@ -17,17 +16,8 @@ import type { FrameJnd } from './analyser.ts';
 import type { ViewSize } from './machine-view.ts';
 import type { JndWorkerInit, JndWorkerReply, WorkerError } from './jnd-worker.ts';
 
-/** Runs the worker module: TypeScript sources (tsx) or the compiled JavaScript (dist/). */
 function spawn(init: JndWorkerInit): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './jnd-worker.ts' : './jnd-worker.js', import.meta.url).href;
-  if (!fromSource) return new Worker(new URL(entry), { workerData: init });
-  // tsx's loader is registered per thread: register it in the worker before the import
-  // (resolved from here: the worker's eval code resolves packages from the working directory).
-  // import.meta.resolve is missing where a loader rewrote import.meta (tests under tsx's require hook).
-  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return spawnWorker(import.meta.url, 'jnd-worker', init);
 }
 
 function toError(e: WorkerError): DmvjndError {

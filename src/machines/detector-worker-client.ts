@@ -4,9 +4,8 @@
  * decoding and x264. Same lifecycle as the JND worker (analysis/jnd-worker-client.ts):
  * started while the input opens, closed between two model runs on Ctrl-C.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnWorker } from '../util/spawn-worker.ts';
 import type { Frame } from 'node-av/lib';
 import { DmvjndError } from '../errors.ts';
 import type { Provider } from '../inference/onnx.ts';
@@ -16,13 +15,7 @@ import type { DetectorOutput, DetectorSpec, Resize } from './detector-runner.ts'
 import type { DetectorWorkerInit, DetectorWorkerReply, WorkerError } from './detector-worker.ts';
 
 function spawn(init: DetectorWorkerInit): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './detector-worker.ts' : './detector-worker.js', import.meta.url).href;
-  if (!fromSource) return new Worker(new URL(entry), { workerData: init });
-  // import.meta.resolve is missing where a loader rewrote import.meta (tests under tsx's require hook).
-  const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return spawnWorker(import.meta.url, 'detector-worker', init);
 }
 
 function toError(e: WorkerError): DmvjndError {

@@ -92,7 +92,7 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
     const maps = outputs.map((o) => o.jnd).filter((j): j is SaliencyMap => j !== undefined);
     if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
     // Between two analyses, the smaller JND of the two: what either position tolerates.
-    const jnd = minOfMaps(maps);
+    const jnd = combineMaps(maps, Math.min);
     const gain = spec.gain ?? mapping.gain;
     const view = { width: jnd.width, height: jnd.height };
     if (mapping.baseQp === undefined) {
@@ -106,7 +106,7 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
   if (spec.method === 'det-heat') {
     const maps = outputs.map((o) => o.heatmap).filter((h): h is SaliencyMap => h !== undefined);
     if (maps.length > 0) {
-      return detHeatOffsets(maxOfMaps(maps), grid, { inside: spec.inside, outside: spec.outside, saturation: minScore });
+      return detHeatOffsets(combineMaps(maps, Math.max), grid, { inside: spec.inside, outside: spec.outside, saturation: minScore });
     }
     // No heatmap (NanoDet, YOLO): the boxes' scores stand in, which makes it det-roi.
   }
@@ -115,22 +115,13 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
   return spec.method === 'det-roi-shuffled' ? shuffledOffsets(map, seed) : map;
 }
 
-function minOfMaps(maps: SaliencyMap[]): SaliencyMap {
+/** Elementwise min or max of same-size maps (a map of another size is skipped). */
+function combineMaps(maps: SaliencyMap[], pick: (a: number, b: number) => number): SaliencyMap {
   if (maps.length === 1) return maps[0];
   const out = Float32Array.from(maps[0].data);
   for (const m of maps.slice(1)) {
     if (m.width !== maps[0].width || m.height !== maps[0].height) continue;
-    for (let i = 0; i < out.length; i++) out[i] = Math.min(out[i], m.data[i]);
-  }
-  return { width: maps[0].width, height: maps[0].height, data: out };
-}
-
-function maxOfMaps(maps: SaliencyMap[]): SaliencyMap {
-  if (maps.length === 1) return maps[0];
-  const out = Float32Array.from(maps[0].data);
-  for (const m of maps.slice(1)) {
-    if (m.width !== maps[0].width || m.height !== maps[0].height) continue;
-    for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], m.data[i]);
+    for (let i = 0; i < out.length; i++) out[i] = pick(out[i], m.data[i]);
   }
   return { width: maps[0].width, height: maps[0].height, data: out };
 }
