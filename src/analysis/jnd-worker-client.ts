@@ -7,7 +7,7 @@
  * calling thread).
  */
 import type { Worker } from 'node:worker_threads';
-import { spawnWorker } from '../util/spawn-worker.ts';
+import { guardLoading, spawnWorker } from '../util/spawn-worker.ts';
 import { DmvjndError } from '../errors.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
 import type { AnalysisPrecision } from '../inference/models.ts';
@@ -73,7 +73,7 @@ export class WorkerJndAnalyser {
   /** Start a worker and load the generator and the four JND classifiers in it. */
   static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; precision: AnalysisPrecision; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
     const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, precision: opts.precision });
-    const ready = await new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
+    const loading = new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
       const onMessage = (m: JndWorkerReply) => {
         if (m.id !== -1) return;
         if ('note' in m) opts.onNote?.(m.note);
@@ -87,10 +87,14 @@ export class WorkerJndAnalyser {
         settle();
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
     });
+    const unguard = guardLoading(worker, loading);
+    const ready = await loading
+      .catch(async (err: unknown) => {
+        await worker.terminate();
+        throw err;
+      })
+      .finally(unguard);
     return new WorkerJndAnalyser(worker, ready.provider, ready.dir);
   }
 

@@ -5,7 +5,7 @@
  * started while the input opens, closed between two model runs on Ctrl-C.
  */
 import type { Worker } from 'node:worker_threads';
-import { spawnWorker } from '../util/spawn-worker.ts';
+import { guardLoading, spawnWorker } from '../util/spawn-worker.ts';
 import type { Frame } from 'node-av/lib';
 import { DmvjndError } from '../errors.ts';
 import type { Provider } from '../inference/onnx.ts';
@@ -68,7 +68,7 @@ export class WorkerDetector {
 
   static async start(opts: { spec: DetectorSpec; provider: Provider; threads?: number; withJnd?: boolean; onNote?: (line: string) => void }): Promise<WorkerDetector> {
     const worker = spawn({ spec: opts.spec, provider: opts.provider, threads: opts.threads, withJnd: opts.withJnd });
-    const ready = await new Promise<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>((resolve, reject) => {
+    const loading = new Promise<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>((resolve, reject) => {
       const onMessage = (m: DetectorWorkerReply) => {
         if (m.id !== -1) return;
         if ('note' in m) opts.onNote?.(m.note);
@@ -82,10 +82,14 @@ export class WorkerDetector {
         settle();
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
     });
+    const unguard = guardLoading(worker, loading);
+    const ready = await loading
+      .catch(async (err: unknown) => {
+        await worker.terminate();
+        throw err;
+      })
+      .finally(unguard);
     return new WorkerDetector(worker, ready.provider, ready.resize, ready.files);
   }
 
@@ -94,6 +98,7 @@ export class WorkerDetector {
     if (this.interrupted) return new Promise<never>(() => undefined);
     if (this.failure) throw this.failure;
     const rgb = await this.scaler.rgb(frame);
+    if (this.closed) return new Promise<never>(() => undefined);
     const id = this.nextId++;
     return new Promise<DetectorOutput>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -105,6 +110,7 @@ export class WorkerDetector {
     if (this.closed) return;
     this.closed = true;
     this.unhook();
+    await this.scaler.idle();
     this.scaler.close();
     this.worker.postMessage({ close: true });
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));

@@ -38,6 +38,11 @@ export class DetectorInputScaler {
     return padInto(inner, lb.newW, lb.newH, size, Math.floor(lb.padX), Math.floor(lb.padY));
   }
 
+  /** Resolves when no conversion is running (closing the context under one crashes the process). */
+  idle(): Promise<void> {
+    return this.chain.then(() => undefined);
+  }
+
   close(): void {
     this.scaler.close();
   }
@@ -93,6 +98,7 @@ export class DetectorMachine implements Machine<DetectorOutput> {
   }
 
   async release(): Promise<void> {
+    await this.scaler.idle();
     this.scaler.close();
     await this.runner.release();
   }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { onInterrupt } from './atomic-output.ts';
 
 /**
  * Start a worker-thread module given relative to the caller (`base` = its import.meta.url):
@@ -15,4 +16,22 @@ export function spawnWorker(base: string, name: string, workerData: unknown): Wo
   const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
   return new Worker(boot, { eval: true, workerData });
+}
+
+/**
+ * Ctrl-C while a worker is still loading its models: wait for the load to finish (at most
+ * the interrupt grace), then let the worker close its sessions before the process exits;
+ * onnxruntime-node aborts the process ("terminate called ...") when a thread dies inside
+ * session creation. Returns the function that removes the guard (call it once loaded).
+ */
+export function guardLoading(worker: Worker, loaded: Promise<unknown>): () => void {
+  let exited = false;
+  worker.once('exit', () => (exited = true));
+  return onInterrupt(async () => {
+    await loaded.catch(() => undefined);
+    if (exited) return;
+    const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ close: true });
+    await gone;
+  });
 }

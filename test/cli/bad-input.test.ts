@@ -105,7 +105,8 @@ describe('cli: bad input and interruption', function () {
   // onnxruntime-node aborts the process if its thread dies inside a model run.
   for (const [label, extra] of [
     ['plain', ['--offsets', 'none']],
-    ['JND (analysis worker)', ['--analysis-stride', '1', '--provider', 'cpu', '--models', MODELS_DIR]],
+    ['JND (analysis worker)', ['--machine', 'cifar', '--analysis-stride', '1', '--provider', 'cpu', '--models', MODELS_DIR]],
+    ['det-roi (detector worker)', ['--machine', 'centernet', '--analysis-stride', '1', '--provider', 'cpu', '--models', MODELS_DIR]],
   ] as const) {
     it(`Ctrl-C mid-encode removes the partial output: ${label}`, async function () {
       if (label !== 'plain' && !hasModels) this.skip();

@@ -48,7 +48,7 @@ describe('media: decode-ahead for offset providers with prepare()', function () 
     const events: string[] = [];
     const output = join(tmp.path, 'fail.mp4');
     let error: unknown;
-    await encodeVideo({ input: sampleClip('cellauto', { seconds: 1 }), output, offsets: recordingProvider(1000, events, 2) }).catch((e: unknown) => (error = e));
+    await encodeVideo({ input: sampleClip('cellauto', { seconds: 2 }), output, offsets: recordingProvider(1000, events, 2) }).catch((e: unknown) => (error = e));
     expect(String(error)).to.match(/offsets for frame 2 failed/);
     expect(existsSync(output)).to.equal(false);
     const at = events.indexOf('offsets 0');
