@@ -106,8 +106,9 @@ export interface EncodeOptions {
   input: InputSpec | string;
   output: string;
   /**
-   * Where the per-MB offsets come from: the DMV-JND (default), a synthetic map, or any
-   * other method (benchmarks' baselines) built from the run's frame analyser.
+   * Where the per-MB offsets come from: det-roi for a detector machine and the DMV-JND for
+   * cifar (the defaults), another detector method, a synthetic map, or any other method
+   * (benchmarks' baselines) built from the run's frame analyser.
    */
   offsets?: 'jnd' | 'jnd-cifar' | 'jnd-centred' | SyntheticOffsetSpec | CustomOffsetMethod | DetectorOffsetSpec;
   /**
@@ -235,7 +236,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   }
   const machineSpec = parseMachine(opts.machine ?? DEFAULT_MACHINE);
   const verifyNames = [...new Set([machineSpec.name, ...(opts.verifyMachines ?? []).map((n) => parseMachine(n).name)])];
-  // Until a DMV-JND trained for the detector exists, a detector's default is its box ROI.
+  // A detector's default is its box ROI: the best method by the detector bench (the detector-trained
+  // DMV-JND lost to it, bench/results/detector-bench-dmv-jnd).
   const requested = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets('det-roi')! : 'jnd');
   // `jnd` is the machine's own DMV-JND: the detector-trained one for centernet.
   const source =
