@@ -26,7 +26,7 @@ import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analy
 import { DmvjndError } from './errors.ts';
 import { ANALYSIS_PRECISIONS, DEFAULT_MODELS_DIR, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
-import { qpOffsetsFromJnd, type JndPooling } from './jnd/qp-mapping.ts';
+import { placedQpOffsets, type JndPooling } from './jnd/qp-mapping.ts';
 import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, type OffsetProvider } from './media/encode.ts';
 import type { MacroblockGrid } from './media/mb-grid.ts';
 import { preflightInput, type InputSpec } from './media/source.ts';
@@ -532,16 +532,8 @@ export function jndOffsetProvider(
   // Each prepared frame's map (a promise: its analysis may still be running), until encoded.
   const prepared = new Map<number, Promise<Float32Array>>();
   const baseQp = x264.rateControl.mode === 'crf' && placement === 'absolute' ? x264.rateControl.crf : undefined;
-  const offsetsOf = (r: FrameJnd, grid: MacroblockGrid): Float32Array => {
-    const offsets = qpOffsetsFromJnd(r.jnd, r.view, grid, {
-      baseQp: baseQp ?? 0,
-      gain: jnd.jndGain,
-      pooling: jnd.pooling,
-      minOffset: baseQp === undefined ? -1000 : jnd.minOffset,
-      maxOffset: baseQp === undefined ? 1000 : jnd.maxOffset,
-    });
-    return baseQp === undefined ? centredAndClamped(offsets, jnd.minOffset, jnd.maxOffset) : offsets;
-  };
+  const offsetsOf = (r: FrameJnd, grid: MacroblockGrid): Float32Array =>
+    placedQpOffsets(r.jnd, r.view, grid, { baseQp, gain: jnd.jndGain, pooling: jnd.pooling, minOffset: jnd.minOffset, maxOffset: jnd.maxOffset });
   const prepare = async ({ frame, grid, index }: FrameContext): Promise<void> => {
     let due = !latest || sinceAnalysis >= jnd.analysisStride;
     let rgb: Uint8Array | undefined;
@@ -576,12 +568,6 @@ export function jndOffsetProvider(
   provider.prepare = prepare;
   provider.lookahead = source.lookahead ?? 0;
   return provider;
-}
-
-function centredAndClamped(offsets: Float32Array, lo: number, hi: number): Float32Array {
-  let mean = 0;
-  for (const v of offsets) mean += v / offsets.length;
-  return offsets.map((v) => Math.min(hi, Math.max(lo, v - mean)));
 }
 
 function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {

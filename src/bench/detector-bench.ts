@@ -29,10 +29,10 @@ import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
 import { bdRate, kneeRate, type RateQualityPoint } from '../metrics/bd-rate.ts';
 import { DetectionTally } from '../metrics/detection.ts';
 import { decodeVideo, openInput, type InputSpec } from '../media/source.ts';
-import { detectorOffsetName, parseDetectorOffsets } from '../offsets/detector-methods.ts';
+import { parseDetectorOffsets } from '../offsets/detector-methods.ts';
 import { DEFAULT_JND, DetectionMemo, encode, type EncodeOptions, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod } from './methods.ts';
-import { checkCrfs, clipList, jndKey, pointKey, PointCache, type ClipEntry } from './run-bench.ts';
+import { checkCrfs, clipList, jndKey, mean as meanOf, median as medianOf, pointKey, PointCache, stripRate as strip, type BenchEvents, type ClipEntry } from './run-bench.ts';
 
 export const DETECTOR_BENCH_CRFS = [18, 23, 28, 33, 38, 43, 48, 51];
 export const DETECTOR_DEFAULT_METHODS = ['x264', 'det-roi', 'det-heat', 'det-roi-shuffled', 'dmv-jnd-cifar', 'hvs-jnd'];
@@ -165,11 +165,7 @@ export interface DetectorBenchResult {
   files: string[];
 }
 
-export type DetectorBenchEvent =
-  | { type: 'start'; clips: string[]; methods: string[]; crfs: number[]; points: number }
-  | { type: 'progress'; clip: string; method: string; crf: number; stage: 'encode' | 'verify'; frames: number; total: number | undefined; done: number; points: number }
-  | { type: 'point'; done: number; points: number; cached: boolean; point: DetectorBenchPoint }
-  | { type: 'summary'; result: DetectorBenchResult };
+export type DetectorBenchEvent = BenchEvents<DetectorBenchPoint, DetectorBenchResult>;
 
 export interface DetectorBenchOptions {
   clips: ReadonlyArray<string | InputSpec>;
@@ -482,21 +478,3 @@ function kneeOf(curve: DetectorBenchPoint[], scorer: string, threshold: number):
   if (kbps === null) return null;
   return { threshold, kbps, crf: curve.find((p) => p.bitrate_kbps === kbps)!.crf };
 }
-
-function meanOf(v: number[]): number | null {
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
-}
-
-function medianOf(v: number[]): number | null {
-  if (v.length === 0) return null;
-  const s = [...v].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-function strip<T extends Partial<X264Settings>>(x: T): Omit<T, 'rateControl'> {
-  const { rateControl: _ignored, ...rest } = x;
-  return rest;
-}
-
-export { detectorOffsetName };

@@ -3,34 +3,14 @@
  * clip: bitrate versus F1 and versus mAP@0.5 of the headline detector, one line per
  * method; and the mean BD-rate per method), rendered like the CIFAR bench's.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TopLevelSpec } from 'vega-lite';
-import { DmvjndError } from '../errors.ts';
 import { DETECTOR_ANCHOR, DETECTOR_KINDS, type DetectorBenchPoint, type DetectorBenchResult } from './detector-bench.ts';
-import { renderSvg, slug } from './outputs.ts';
+import { methodColours, outputWriter, renderSvg, slug } from './outputs.ts';
 
-const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
-const colours = (methods: string[]) => {
-  let i = 0;
-  return methods.map((m) => (m === DETECTOR_ANCHOR ? '#000000' : PALETTE[i++ % PALETTE.length]));
-};
 
 export async function writeDetectorBenchOutputs(result: DetectorBenchResult, dir: string): Promise<string[]> {
-  const files: string[] = [];
-  const write = (name: string, data: string | Buffer): void => {
-    const path = join(dir, name);
-    try {
-      mkdirSync(join(path, '..'), { recursive: true });
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, data);
-      renameSync(tmp, path);
-    } catch (err) {
-      throw new DmvjndError('write output', path, (err as Error).message, { cause: err });
-    }
-    files.push(name);
-  };
+  const { write, files } = outputWriter(dir);
   const used = new Set<string>();
   for (const clip of result.clips) {
     const svg = await renderSvg(clipChart(result, clip.name));
@@ -69,7 +49,7 @@ function clipChart(r: DetectorBenchResult, clip: string): TopLevelSpec {
         encoding: {
           x: { field: 'kbps', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'video bitrate (kbit/s, log scale)' },
           y: { field, type: 'quantitative' as const, scale: { zero: false }, title: field === 'f1' ? 'detection F1 vs source' : 'mAP@0.5 vs source', axis: { format: '.0%' } },
-          color: { field: 'method', type: 'nominal' as const, scale: { domain: methods, range: colours(methods) }, title: 'method' },
+          color: { field: 'method', type: 'nominal' as const, scale: { domain: methods, range: methodColours(methods) }, title: 'method' },
           order: { field: 'kbps', type: 'quantitative' as const },
           tooltip: [{ field: 'method' }, { field: 'crf' }, { field: 'kbps', format: '.1f' }, { field, format: '.4f' }],
         },

@@ -23,7 +23,7 @@
  */
 import { DmvjndError } from '../errors.ts';
 import type { FrameAnalyser } from '../analysis/analyser.ts';
-import { poolJndPerMacroblock, qpOffsetsFromJnd, type JndPooling, type ViewSize } from '../jnd/qp-mapping.ts';
+import { placedQpOffsets, poolJndPerMacroblock, type JndPooling, type ViewSize } from '../jnd/qp-mapping.ts';
 import type { OffsetProvider } from '../media/encode.ts';
 import type { MacroblockGrid } from '../media/mb-grid.ts';
 import type { X264Settings } from '../media/x264-settings.ts';
@@ -155,18 +155,7 @@ export function hvsJndMacroblockOffsets(
   opts: HvsJndOffsetOptions,
 ): Float32Array {
   const jnd = hvsJnd(luma, width, height, stride);
-  const view = { width, height };
-  if (opts.baseQp === undefined) {
-    const raw = qpOffsetsFromJnd(jnd, view, grid, { baseQp: 0, gain: opts.gain, pooling: opts.pooling, minOffset: -1000, maxOffset: 1000 });
-    return centredAndClamped(raw, opts.minOffset, opts.maxOffset);
-  }
-  return qpOffsetsFromJnd(jnd, view, grid, {
-    baseQp: opts.baseQp,
-    gain: opts.gain,
-    pooling: opts.pooling,
-    minOffset: opts.minOffset,
-    maxOffset: opts.maxOffset,
-  });
+  return placedQpOffsets(jnd, { width, height }, grid, opts);
 }
 
 /**
@@ -191,12 +180,6 @@ export function shuffledProvider(inner: OffsetProvider, seed: number): OffsetPro
 
 export function clampOffsets(offsets: Float32Array, lo: number, hi: number): Float32Array {
   return offsets.map((v) => Math.min(hi, Math.max(lo, v)));
-}
-
-function centredAndClamped(offsets: Float32Array, lo: number, hi: number): Float32Array {
-  let mean = 0;
-  for (const v of offsets) mean += v / offsets.length;
-  return offsets.map((v) => Math.min(hi, Math.max(lo, v - mean)));
 }
 
 // ---------------------------------------------------------------------------------------

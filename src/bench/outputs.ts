@@ -20,7 +20,11 @@ const KIND_LABEL: Record<RcaKind, string> = {
 };
 
 /** Write every output under `dir`; returns the file names relative to it. */
-export async function writeBenchOutputs(result: BenchResult, dir: string): Promise<string[]> {
+/**
+ * Writes report files under `dir` (each to a temp file, then renamed) and lists them,
+ * relative to `dir`, in the order written.
+ */
+export function outputWriter(dir: string): { write: (name: string, data: string | Buffer) => void; files: string[] } {
   const files: string[] = [];
   const write = (name: string, data: string | Buffer): void => {
     const path = join(dir, name);
@@ -34,6 +38,11 @@ export async function writeBenchOutputs(result: BenchResult, dir: string): Promi
     }
     files.push(name);
   };
+  return { write, files };
+}
+
+export async function writeBenchOutputs(result: BenchResult, dir: string): Promise<string[]> {
+  const { write, files } = outputWriter(dir);
   const used = new Set<string>();
   for (const clip of result.clips) {
     const spec = clipChartSpec(result, clip.name);
@@ -65,7 +74,7 @@ export function slug(name: string): string {
 
 /** Tableau 10, with the anchor (plain x264) in black. */
 const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
-function methodColours(methods: string[]): string[] {
+export function methodColours(methods: string[]): string[] {
   let i = 0;
   return methods.map((m) => (m === ANCHOR_METHOD ? '#000000' : PALETTE[i++ % PALETTE.length]));
 }

@@ -160,11 +160,14 @@ export interface BenchResult {
   files: string[];
 }
 
-export type BenchEvent =
+/** A benchmark's events, for any kind of point and result (the CIFAR bench's and the detector bench's). */
+export type BenchEvents<P, R> =
   | { type: 'start'; clips: string[]; methods: string[]; crfs: number[]; points: number }
   | { type: 'progress'; clip: string; method: string; crf: number; stage: 'encode' | 'verify'; frames: number; total: number | undefined; done: number; points: number }
-  | { type: 'point'; done: number; points: number; cached: boolean; point: BenchPoint }
-  | { type: 'summary'; result: BenchResult };
+  | { type: 'point'; done: number; points: number; cached: boolean; point: P }
+  | { type: 'summary'; result: R };
+
+export type BenchEvent = BenchEvents<BenchPoint, BenchResult>;
 
 export interface BenchOptions {
   /** Paths or lavfi inputs (InputSpec with a label). */
@@ -508,14 +511,14 @@ function saving(k: KneePoint | null, anchor: KneePoint | null): number | null {
   return k && anchor && anchor.kbps > 0 ? 1 - k.kbps / anchor.kbps : null;
 }
 
-function median(values: number[]): number | null {
+export function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-function mean(values: number[]): number | null {
+export function mean(values: number[]): number | null {
   return values.length ? values.reduce((s, v) => s + v, 0) / values.length : null;
 }
 
@@ -675,7 +678,7 @@ export class PointCache {
   }
 }
 
-function stripRate<T extends Partial<X264Settings>>(x: T): Omit<T, 'rateControl'> {
+export function stripRate<T extends Partial<X264Settings>>(x: T): Omit<T, 'rateControl'> {
   const { rateControl: _ignored, ...rest } = x;
   return rest;
 }

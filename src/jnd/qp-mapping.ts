@@ -223,3 +223,22 @@ function poolValues(
   }
   return values[order[n - 1]];
 }
+
+/**
+ * The JND's offsets as an encode places them: against the base QP (the paper's absolute
+ * rule, clamped), or, without one (bitrate mode, or centred placement), minus their frame
+ * mean and then clamped, so the rate control keeps the rate.
+ */
+export function placedQpOffsets(
+  jnd: Float32Array,
+  view: ViewSize,
+  grid: MacroblockGrid,
+  opts: { baseQp: number | undefined; gain: number; pooling: JndPooling; minOffset: number; maxOffset: number },
+): Float32Array {
+  const { baseQp, gain, pooling, minOffset, maxOffset } = opts;
+  if (baseQp !== undefined) return qpOffsetsFromJnd(jnd, view, grid, { baseQp, gain, pooling, minOffset, maxOffset });
+  const raw = qpOffsetsFromJnd(jnd, view, grid, { baseQp: 0, gain, pooling, minOffset: -1000, maxOffset: 1000 });
+  let mean = 0;
+  for (const v of raw) mean += v / raw.length;
+  return raw.map((v) => Math.min(maxOffset, Math.max(minOffset, v - mean)));
+}

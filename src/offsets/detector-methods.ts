@@ -18,7 +18,7 @@ import type { DetectorOutput } from '../machines/detector-runner.ts';
 import type { SaliencyMap } from '../machines/types.ts';
 import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/encode.ts';
 import { shuffledOffsets } from './controls.ts';
-import { qpOffsetsFromJnd, type JndPooling } from '../jnd/qp-mapping.ts';
+import { placedQpOffsets, type JndPooling } from '../jnd/qp-mapping.ts';
 import { detHeatOffsets, detRoiOffsets } from './detector-roi.ts';
 
 export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'dmv-jnd'] as const;
@@ -93,15 +93,7 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
     if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
     // Between two analyses, the smaller JND of the two: what either position tolerates.
     const jnd = combineMaps(maps, Math.min);
-    const gain = spec.gain ?? mapping.gain;
-    const view = { width: jnd.width, height: jnd.height };
-    if (mapping.baseQp === undefined) {
-      const raw = qpOffsetsFromJnd(jnd.data, view, grid, { baseQp: 0, gain, pooling: mapping.pooling, minOffset: -1000, maxOffset: 1000 });
-      let mean = 0;
-      for (const v of raw) mean += v / raw.length;
-      return raw.map((v) => Math.min(mapping.maxOffset, Math.max(mapping.minOffset, v - mean)));
-    }
-    return qpOffsetsFromJnd(jnd.data, view, grid, { baseQp: mapping.baseQp, gain, pooling: mapping.pooling, minOffset: mapping.minOffset, maxOffset: mapping.maxOffset });
+    return placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { ...mapping, gain: spec.gain ?? mapping.gain });
   }
   if (spec.method === 'det-heat') {
     const maps = outputs.map((o) => o.heatmap).filter((h): h is SaliencyMap => h !== undefined);
@@ -140,6 +132,8 @@ export function detectorOffsetProvider(
   const stride = Math.max(1, Math.floor(opts.stride));
   // Analysed frame index -> its detections (a promise: the worker may still be running).
   const analysed = new Map<number, Promise<DetectorOutput>>();
+  let lastKey = '';
+  let lastMap: Float32Array | undefined;
   const prepare = ({ frame, index }: FrameContext): void => {
     if (index % stride !== 0 && analysed.size > 0) return;
     const p = source.detect(frame);
@@ -157,9 +151,15 @@ export function detectorOffsetProvider(
     }
     // Analyses no later frame can need any more.
     for (const i of [...analysed.keys()]) if (i < before) analysed.delete(i);
-    const outputs = [await analysed.get(before)!];
-    if (before !== ctx.index && after >= 0) outputs.push(await analysed.get(after)!);
-    return detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
+    // The frames between two analyses share one map: build it once.
+    const key = before === ctx.index ? `${before}` : `${before}|${after}`;
+    if (key !== lastKey || !lastMap) {
+      const outputs = [await analysed.get(before)!];
+      if (before !== ctx.index && after >= 0) outputs.push(await analysed.get(after)!);
+      lastMap = detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
+      lastKey = key;
+    }
+    return lastMap;
   };
   provider.prepare = prepare;
   // Two strides: the next analysis (which the frames before it wait for) runs while x264 encodes a whole stride.

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { DEFAULT_METHODS, parseMethods } from '../../bench/methods.ts';
-import { DEFAULT_CRFS, REFERENCE_CRF, runBench, type BenchEvent } from '../../bench/run-bench.ts';
+import { DEFAULT_CRFS, REFERENCE_CRF, runBench, type BenchEvent, type BenchEvents, type BenchPoint } from '../../bench/run-bench.ts';
 import { DmvjndError } from '../../errors.ts';
 import { X264_PRESETS, type X264Settings } from '../../media/x264-settings.ts';
 import { progressLine, type ProgressLine } from '../progress.ts';
 import { fail, inputFromArg, jndAqOption, jndFromArgs, jndOptions, loadModelsFromArgs, machineOption, modelOptions, note, providerArg } from '../shared.ts';
-import { DETECTOR_BENCH_CRFS, DETECTOR_DEFAULT_METHODS, parseDetectorBenchMethod, runDetectorBench, splitMethodList, type DetectorBenchEvent } from '../../bench/detector-bench.ts';
+import { DETECTOR_BENCH_CRFS, DETECTOR_DEFAULT_METHODS, parseDetectorBenchMethod, runDetectorBench, splitMethodList, type DetectorBenchEvent, type DetectorBenchPoint } from '../../bench/detector-bench.ts';
 import { isDetector, loadMachine, parseMachine } from '../../machines/registry.ts';
 import type { Machine } from '../../machines/machine.ts';
 import type { DetectorMachine } from '../../machines/detector.ts';
@@ -74,37 +74,8 @@ export const benchCommand = {
       const needGenerator = methods.some((m) => m.needs === 'generator');
       const models = await loadModelsFromArgs(a, { generator: needGenerator });
       const out = resolve(String(a.out));
-      let bar: ProgressLine | undefined;
-      let barKey = '';
-      const onEvent = (e: BenchEvent): void => {
-        if (e.type === 'progress') {
-          const key = `${e.done}|${e.stage}`;
-          if (key !== barKey) {
-            bar?.done();
-            barKey = key;
-            bar = progressLine(`[${e.done + 1}/${e.points}] ${e.clip} ${e.method} CRF ${e.crf} ${e.stage}`);
-          }
-          bar!.update(e.frames, e.total);
-        } else if (e.type === 'point') {
-          bar?.done();
-          bar = undefined;
-          barKey = '';
-          if (a.json) {
-            process.stdout.write(`${JSON.stringify({ type: 'point', done: e.done, points: e.points, cached: e.cached, point: e.point })}\n`);
-          } else if (!process.stderr.isTTY) {
-            // Without a progress bar, one line per point keeps long runs legible in logs.
-            const p = e.point;
-            process.stderr.write(`[${e.done}/${e.points}] ${p.clip} ${p.method} CRF ${p.crf}: ${p.bitrate_kbps.toFixed(1)} kbit/s, regional RCA ${fmtFrac(p.rca.regional.confident)} conf / ${fmtFrac(p.rca.regional.all)} all${e.cached ? ' (cached)' : ''}\n`);
-          }
-        } else if (e.type === 'summary') {
-          const r = e.result;
-          if (a.json) {
-            process.stdout.write(
-              `${JSON.stringify({ type: 'summary', ok: true, out, files: r.files, settings: r.settings, clips: r.clips, per_clip: r.per_clip, summary: r.summary })}\n`,
-            );
-          }
-        }
-      };
+      const events = benchEventPrinter<BenchPoint>(a.json, out, (p) => `regional RCA ${fmtFrac(p.rca.regional.confident)} conf / ${fmtFrac(p.rca.regional.all)} all`);
+      const onEvent = (e: BenchEvent): void => events.onEvent(e);
       try {
         const r = await runBench(
           {
@@ -122,7 +93,7 @@ export const benchCommand = {
           },
           onEvent,
         );
-        bar?.done();
+        events.done();
         if (!a.json) {
           const lines = [
             `BD-rate against plain x264 at equal RCA, mean over ${r.clips.length} clip${r.clips.length === 1 ? '' : 's'} (negative = fewer bits):`,
@@ -162,32 +133,10 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
   let guide: DetectorMachine | undefined;
   let models: ModelSet | undefined;
   const out = resolve(String(a.out));
-  let bar: ProgressLine | undefined;
-  let barKey = '';
-  const onEvent = (e: DetectorBenchEvent): void => {
-    if (e.type === 'progress') {
-      const key = `${e.done}|${e.stage}`;
-      if (key !== barKey) {
-        bar?.done();
-        barKey = key;
-        bar = progressLine(`[${e.done + 1}/${e.points}] ${e.clip} ${e.method} CRF ${e.crf} ${e.stage}`);
-      }
-      bar!.update(e.frames, e.total);
-    } else if (e.type === 'point') {
-      bar?.done();
-      bar = undefined;
-      barKey = '';
-      const p = e.point;
-      if (a.json) process.stdout.write(`${JSON.stringify({ type: 'point', done: e.done, points: e.points, cached: e.cached, point: p })}\n`);
-      else if (!process.stderr.isTTY) {
-        const scores = Object.entries(p.machines).map(([n, s]) => `${n} F1 ${fmtFrac(s.f1 as number | null)} mAP ${fmtFrac(s.map50 as number | null)}`).join(', ');
-        process.stderr.write(`[${e.done}/${e.points}] ${p.clip} ${p.method} CRF ${p.crf}: ${p.bitrate_kbps.toFixed(1)} kbit/s, ${scores}${e.cached ? ' (cached)' : ''}\n`);
-      }
-    } else if (e.type === 'summary' && a.json) {
-      const r = e.result;
-      process.stdout.write(`${JSON.stringify({ type: 'summary', ok: true, out, files: r.files, settings: r.settings, clips: r.clips, per_clip: r.per_clip, summary: r.summary })}\n`);
-    }
-  };
+  const events = benchEventPrinter<DetectorBenchPoint>(a.json, out, (p) =>
+    Object.entries(p.machines).map(([n, sc]) => `${n} F1 ${fmtFrac(sc.f1 as number | null)} mAP ${fmtFrac(sc.map50 as number | null)}`).join(', '),
+  );
+  const onEvent = (e: DetectorBenchEvent): void => events.onEvent(e);
   try {
     for (const n of names) scorers.push(await loadMachine(n, common));
     // The det-* methods' guide runs as in `encode`: the first machine at the guide size.
@@ -211,7 +160,7 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
       },
       onEvent,
     );
-    bar?.done();
+    events.done();
     if (!a.json) {
       const lines = [
         `BD-rate against plain x264 at equal detection agreement (${names[0]}), mean over the ${r.clips.filter((c) => c.has_objects).length} clips with objects (negative = fewer bits):`,
@@ -228,6 +177,44 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
     await guide?.release();
     await models?.release();
   }
+}
+
+/**
+ * Progress of a benchmark on stderr (one bar per point's encode and verify on a terminal,
+ * a line per finished point otherwise) and NDJSON points and summary with --json.
+ */
+function benchEventPrinter<P extends { clip: string; method: string; crf: number; bitrate_kbps: number }>(
+  json: boolean,
+  out: string,
+  scores: (p: P) => string,
+): { onEvent: (e: BenchEvents<P, { files: string[]; settings: unknown; clips: unknown; per_clip: unknown; summary: unknown }>) => void; done: () => void } {
+  let bar: ProgressLine | undefined;
+  let barKey = '';
+  return {
+    onEvent(e) {
+      if (e.type === 'progress') {
+        const key = `${e.done}|${e.stage}`;
+        if (key !== barKey) {
+          bar?.done();
+          barKey = key;
+          bar = progressLine(`[${e.done + 1}/${e.points}] ${e.clip} ${e.method} CRF ${e.crf} ${e.stage}`);
+        }
+        bar!.update(e.frames, e.total);
+      } else if (e.type === 'point') {
+        bar?.done();
+        bar = undefined;
+        barKey = '';
+        const p = e.point;
+        if (json) process.stdout.write(`${JSON.stringify({ type: 'point', done: e.done, points: e.points, cached: e.cached, point: p })}\n`);
+        // Without a progress bar, one line per point keeps long runs legible in logs.
+        else if (!process.stderr.isTTY) process.stderr.write(`[${e.done}/${e.points}] ${p.clip} ${p.method} CRF ${p.crf}: ${p.bitrate_kbps.toFixed(1)} kbit/s, ${scores(p)}${e.cached ? ' (cached)' : ''}\n`);
+      } else if (e.type === 'summary' && json) {
+        const r = e.result;
+        process.stdout.write(`${JSON.stringify({ type: 'summary', ok: true, out, files: r.files, settings: r.settings, clips: r.clips, per_clip: r.per_clip, summary: r.summary })}\n`);
+      }
+    },
+    done: () => bar?.done(),
+  };
 }
 
 const fmtPct = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(1)}%`);

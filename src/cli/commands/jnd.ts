@@ -5,7 +5,8 @@ import { FrameRgbScaler } from '../../analysis/frame-scaler.ts';
 import { DmvjndError } from '../../errors.ts';
 import { qpOffsetsFromJnd } from '../../jnd/qp-mapping.ts';
 import { macroblockGrid } from '../../media/mb-grid.ts';
-import { decodeVideo, openInput } from '../../media/source.ts';
+import { decodeVideo, openInput, type OpenedInput } from '../../media/source.ts';
+import type { Frame } from 'node-av/lib';
 import { beginAtomicOutput } from '../../util/atomic-output.ts';
 import { renderDetectorFigure, renderJndFigure } from '../../visual/jnd-figure.ts';
 import { analysisPrecisionOption, fail, fmt, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, machineOption, modelOptions, note, print, providerArg } from '../shared.ts';
@@ -38,38 +39,28 @@ export const jndCommand = {
       const input = await openInput(inputFromArg(a.input as string | undefined));
       const out = beginAtomicOutput(String(a.output));
       try {
-        const wanted = Number(a.frame);
-        let seen = 0;
-        for await (const { frame, index } of decodeVideo(input)) {
-          try {
-            seen++;
-            if (index !== wanted) continue;
-            const r = await analyser.jnd(frame);
-            const grid = macroblockGrid(frame.width, frame.height);
-            const range: [number, number] = [jnd.minOffset!, jnd.maxOffset!];
-            const offsets = qpOffsetsFromJnd(r.jnd, r.view, grid, {
-              baseQp: Number(a.crf), gain: jnd.jndGain, pooling: jnd.pooling, minOffset: range[0], maxOffset: range[1],
-            });
-            const display = { width: 720, height: Math.max(2, Math.round((720 * frame.height) / frame.width / 2) * 2) };
-            const png = await renderJndFigure({
-              frameRgb: { data: await scaler.rgb(frame, display), ...display },
-              view: r.view,
-              mergedCam: r.mergedCam,
-              jnd: r.jnd,
-              offsets,
-              grid,
-              offsetRange: range,
-              title: `${input.label} frame ${index}, view ${r.view.width}x${r.view.height}, CRF ${a.crf}, gain ${jnd.jndGain}, mean offset ${fmt(mean(offsets), 2)} QP`,
-            });
-            writeFileSync(out.tempPath, png);
-            out.commit();
-            print(a.json, { ok: true, output: out.path, frame: index, view: r.view, mean_offset: mean(offsets), mean_jnd: mean(r.jnd) }, () => `wrote ${out.path} (frame ${index}, mean JND ${fmt(mean(r.jnd), 2)}, mean QP offset ${fmt(mean(offsets), 2)})`);
-            break;
-          } finally {
-            frame.free();
-          }
-        }
-        if (seen <= wanted) throw new DmvjndError('decode', input.label, `--frame ${wanted} does not exist (the input has ${seen} frames)`);
+        await atFrame(input, Number(a.frame), async (frame, index) => {
+          const r = await analyser.jnd(frame);
+          const grid = macroblockGrid(frame.width, frame.height);
+          const range: [number, number] = [jnd.minOffset!, jnd.maxOffset!];
+          const offsets = qpOffsetsFromJnd(r.jnd, r.view, grid, {
+            baseQp: Number(a.crf), gain: jnd.jndGain, pooling: jnd.pooling, minOffset: range[0], maxOffset: range[1],
+          });
+          const display = { width: 720, height: Math.max(2, Math.round((720 * frame.height) / frame.width / 2) * 2) };
+          const png = await renderJndFigure({
+            frameRgb: { data: await scaler.rgb(frame, display), ...display },
+            view: r.view,
+            mergedCam: r.mergedCam,
+            jnd: r.jnd,
+            offsets,
+            grid,
+            offsetRange: range,
+            title: `${input.label} frame ${index}, view ${r.view.width}x${r.view.height}, CRF ${a.crf}, gain ${jnd.jndGain}, mean offset ${fmt(mean(offsets), 2)} QP`,
+          });
+          writeFileSync(out.tempPath, png);
+          out.commit();
+          print(a.json, { ok: true, output: out.path, frame: index, view: r.view, mean_offset: mean(offsets), mean_jnd: mean(r.jnd) }, () => `wrote ${out.path} (frame ${index}, mean JND ${fmt(mean(r.jnd), 2)}, mean QP offset ${fmt(mean(offsets), 2)})`);
+        });
       } catch (err) {
         out.discard();
         throw err;
@@ -112,46 +103,36 @@ async function detectorPicture(a: Record<string, unknown> & { json: boolean }): 
   });
   const out = beginAtomicOutput(String(a.output));
   try {
-    const wanted = Number(a.frame);
-    let seen = 0;
-    for await (const { frame, index } of decodeVideo(input)) {
-      try {
-        seen++;
-        if (index !== wanted) continue;
-        const r = await machine.decide(frame);
-        const grid = macroblockGrid(frame.width, frame.height);
-        const { high, low } = machine.match;
-        const offsets = detectorMap(spec, [r], grid, high, 0, {
-          baseQp: Number(a.crf), gain: DETECTOR_JND_GAIN, pooling: jnd.pooling!, minOffset: jnd.minOffset!, maxOffset: jnd.maxOffset!,
-        });
-        const display = { width: 720, height: Math.max(2, Math.round((720 * frame.height) / frame.width / 2) * 2) };
-        const png = await renderDetectorFigure({
-          frameRgb: { data: await scaler.rgb(frame, display), ...display },
-          frameSize: { width: frame.width, height: frame.height },
-          detections: r.detections,
-          threshold: high,
-          low,
-          classes: machine.runner.classes,
-          heatmap: r.heatmap ?? boxSaliency(r.detections, frame.width, frame.height, { minScore: low }),
-          jnd: r.jnd,
-          offsets,
-          offsetsTitle: `QP offset per macroblock (${detectorOffsetName(spec)})`,
-          grid,
-          offsetRange: [Math.min(jnd.minOffset!, spec.inside, spec.outside), Math.max(jnd.maxOffset!, spec.inside, spec.outside)],
-          title: `${input.label} frame ${index}: ${machine.name} at ${machine.runner.resize.size.width}x${machine.runner.resize.size.height}, ${r.detections.filter((d) => d.score >= high).length} objects >= ${high}; mean offset ${fmt(mean(offsets), 2)} QP`,
-        });
-        writeFileSync(out.tempPath, png);
-        out.commit();
-        const objects = r.detections.filter((d) => d.score >= low).map((d) => ({ class: machine.runner.classes[d.cls] ?? String(d.cls), score: d.score, box: d.box }));
-        print(a.json, { ok: true, output: out.path, frame: index, machine: machine.name, objects, mean_offset: mean(offsets) }, () =>
-          [`wrote ${out.path} (frame ${index}, ${objects.length} detections, mean QP offset ${fmt(mean(offsets), 2)})`, ...objects.map((o) => `  ${o.class} ${o.score.toFixed(2)} at ${[o.box.x1, o.box.y1, o.box.x2, o.box.y2].map((v) => v.toFixed(0)).join(',')}`)].join('\n'),
-        );
-        break;
-      } finally {
-        frame.free();
-      }
-    }
-    if (seen <= wanted) throw new DmvjndError('decode', input.label, `--frame ${wanted} does not exist (the input has ${seen} frames)`);
+    await atFrame(input, Number(a.frame), async (frame, index) => {
+      const r = await machine.decide(frame);
+      const grid = macroblockGrid(frame.width, frame.height);
+      const { high, low } = machine.match;
+      const offsets = detectorMap(spec, [r], grid, high, 0, {
+        baseQp: Number(a.crf), gain: DETECTOR_JND_GAIN, pooling: jnd.pooling!, minOffset: jnd.minOffset!, maxOffset: jnd.maxOffset!,
+      });
+      const display = { width: 720, height: Math.max(2, Math.round((720 * frame.height) / frame.width / 2) * 2) };
+      const png = await renderDetectorFigure({
+        frameRgb: { data: await scaler.rgb(frame, display), ...display },
+        frameSize: { width: frame.width, height: frame.height },
+        detections: r.detections,
+        threshold: high,
+        low,
+        classes: machine.runner.classes,
+        heatmap: r.heatmap ?? boxSaliency(r.detections, frame.width, frame.height, { minScore: low }),
+        jnd: r.jnd,
+        offsets,
+        offsetsTitle: `QP offset per macroblock (${detectorOffsetName(spec)})`,
+        grid,
+        offsetRange: [Math.min(jnd.minOffset!, spec.inside, spec.outside), Math.max(jnd.maxOffset!, spec.inside, spec.outside)],
+        title: `${input.label} frame ${index}: ${machine.name} at ${machine.runner.resize.size.width}x${machine.runner.resize.size.height}, ${r.detections.filter((d) => d.score >= high).length} objects >= ${high}; mean offset ${fmt(mean(offsets), 2)} QP`,
+      });
+      writeFileSync(out.tempPath, png);
+      out.commit();
+      const objects = r.detections.filter((d) => d.score >= low).map((d) => ({ class: machine.runner.classes[d.cls] ?? String(d.cls), score: d.score, box: d.box }));
+      print(a.json, { ok: true, output: out.path, frame: index, machine: machine.name, objects, mean_offset: mean(offsets) }, () =>
+        [`wrote ${out.path} (frame ${index}, ${objects.length} detections, mean QP offset ${fmt(mean(offsets), 2)})`, ...objects.map((o) => `  ${o.class} ${o.score.toFixed(2)} at ${[o.box.x1, o.box.y1, o.box.x2, o.box.y2].map((v) => v.toFixed(0)).join(',')}`)].join('\n'),
+      );
+    });
   } catch (err) {
     out.discard();
     throw err;
@@ -160,4 +141,18 @@ async function detectorPicture(a: Record<string, unknown> & { json: boolean }): 
     scaler.close();
     await machine.release();
   }
+}
+
+/** Run `use` on the 0-based frame `wanted` of the input (freed after); a missing frame fails with a sentence. */
+async function atFrame(input: OpenedInput, wanted: number, use: (frame: Frame, index: number) => Promise<void>): Promise<void> {
+  let seen = 0;
+  for await (const { frame, index } of decodeVideo(input)) {
+    try {
+      seen++;
+      if (index === wanted) return await use(frame, index);
+    } finally {
+      frame.free();
+    }
+  }
+  throw new DmvjndError('decode', input.label, `--frame ${wanted} does not exist (the input has ${seen} frames)`);
 }
