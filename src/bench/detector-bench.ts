@@ -72,7 +72,7 @@ export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
   const det = parseDetectorOffsets(name);
   if (det) {
     if (det.method === 'dmv-jnd') return { name, describe: `the DMV-JND trained against the detector (2 x JND rule${det.gain === undefined ? '' : `, gain ${det.gain}`})`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
-    const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : 'boxes, shuffled positions (control)';
+    const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : det.method === 'det-scale' ? `boxes graded by size (+${det.slope} QP per doubling of the side)` : 'boxes, shuffled positions (control)';
     return { name, describe: `detector ROI from ${what}: in ${det.inside}, out ${det.outside} QP`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
   }
   // The CIFAR-trained DMV-JND keeps its old name under the cifar machine only.

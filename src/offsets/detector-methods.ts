@@ -8,6 +8,9 @@
  *                               the detection threshold or above)
  *   det-roi-shuffled[@in,out]   the det-roi map of each frame at shuffled macroblock positions:
  *                               the control (same values, same mean, wrong places)
+ *   det-scale[@in,out[,slope]]  det-roi graded by object size: a box of side s (sqrt of its
+ *                               area) gets in + slope * log2(s / 32 px) (at most out): small
+ *                               objects finest, large ones coarser
  *
  * The detector runs every `stride` frames. A frame between two analysed frames gets the
  * union of both frames' boxes (the encoder decodes at least one stride ahead, so the next
@@ -19,9 +22,9 @@ import type { SaliencyMap } from '../machines/types.ts';
 import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/encode.ts';
 import { shuffledOffsets } from './controls.ts';
 import { placedQpOffsets, type JndPooling } from '../jnd/qp-mapping.ts';
-import { detHeatOffsets, detRoiOffsets } from './detector-roi.ts';
+import { detHeatOffsets, detRoiOffsets, detScaleOffsets } from './detector-roi.ts';
 
-export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'dmv-jnd'] as const;
+export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'dmv-jnd'] as const;
 export type DetectorMethod = (typeof DETECTOR_METHODS)[number];
 
 export interface DetectorOffsetSpec {
@@ -33,6 +36,8 @@ export interface DetectorOffsetSpec {
   outside: number;
   /** Box dilation in frame pixels on each side. */
   dilate: number;
+  /** det-scale: QP added per doubling of the box side above DET_SCALE_REFERENCE_SIDE. */
+  slope?: number;
   /** dmv-jnd: the multiplier on the detector-trained JND before the 2 x JND rule (undefined: the run's --jnd-gain). */
   gain?: number;
 }
@@ -48,10 +53,13 @@ export interface JndMapping {
 
 /** Provisional until measured on the dev clips (bench/results/det-*). */
 export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
+/** det-scale: boxes up to this side (pixels) get `in` unchanged; its default QP per size doubling. */
+export const DET_SCALE_REFERENCE_SIDE = 32;
+export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule)';
+export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | det-scale[@in,out[,slope]] (det-roi graded by object size: +slope QP, default 3, per doubling of a box side above 32 px) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -66,9 +74,18 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
     }
     return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS, gain };
   }
-  if (at < 0) return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS };
+  const scaled = method === 'det-scale';
+  const slopeDefault = scaled ? { slope: DEFAULT_DET_SCALE_SLOPE } : {};
+  if (at < 0) return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS, ...slopeDefault };
   const parts = t.slice(at + 1).split(',').map((s) => Number(s.trim()));
-  if (parts.length !== 2 || parts.some((v) => !Number.isFinite(v) || Math.abs(v) > 51)) {
+  const offsetsBad = parts.slice(0, 2).some((v) => !Number.isFinite(v) || Math.abs(v) > 51);
+  if (scaled) {
+    if (!(parts.length === 2 || parts.length === 3) || offsetsBad || (parts.length === 3 && !(Number.isFinite(parts[2]) && parts[2] >= 0 && parts[2] <= 51))) {
+      throw new DmvjndError('arguments', undefined, `expected --offsets det-scale@<in>,<out>[,<slope>] with two QP offsets in [-51, 51] and a slope in [0, 51] but received "${t}"`);
+    }
+    return { kind: 'detector', method, inside: parts[0], outside: parts[1], dilate: DEFAULT_DET_OFFSETS.dilate, slope: parts[2] ?? DEFAULT_DET_SCALE_SLOPE };
+  }
+  if (parts.length !== 2 || offsetsBad) {
     throw new DmvjndError('arguments', undefined, `expected --offsets ${method}@<in>,<out> with two QP offsets in [-51, 51] but received "${t}"`);
   }
   return { kind: 'detector', method, inside: parts[0], outside: parts[1], dilate: DEFAULT_DET_OFFSETS.dilate };
@@ -78,7 +95,8 @@ export function detectorOffsetName(s: DetectorOffsetSpec): string {
   if (s.method === 'dmv-jnd') return s.gain === undefined ? 'dmv-jnd' : `dmv-jnd@${s.gain}`;
   const d = DEFAULT_DET_OFFSETS;
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
-  return s.inside === d.inside && s.outside === d.outside ? s.method : `${s.method}@${sign(s.inside)},${sign(s.outside)}`;
+  const slope = s.method === 'det-scale' && s.slope !== DEFAULT_DET_SCALE_SLOPE ? `,${s.slope}` : '';
+  return s.inside === d.inside && s.outside === d.outside && slope === '' ? s.method : `${s.method}@${sign(s.inside)},${sign(s.outside)}${slope}`;
 }
 
 /** Where a frame's detections come from: the detector worker, or a machine on this thread (benchmarks, with a memo). */
@@ -103,6 +121,12 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
     // No heatmap (NanoDet, YOLO): the boxes' scores stand in, which makes it det-roi.
   }
   const detections = outputs.flatMap((o) => o.detections);
+  if (spec.method === 'det-scale') {
+    return detScaleOffsets(detections, grid, {
+      inside: spec.inside, outside: spec.outside, dilate: spec.dilate, minScore,
+      slope: spec.slope ?? DEFAULT_DET_SCALE_SLOPE, referenceSide: DET_SCALE_REFERENCE_SIDE,
+    });
+  }
   const map = detRoiOffsets(detections, grid, { inside: spec.inside, outside: spec.outside, dilate: spec.dilate, minScore });
   return spec.method === 'det-roi-shuffled' ? shuffledOffsets(map, seed) : map;
 }

@@ -56,6 +56,42 @@ export function detRoiOffsets(dets: readonly Detection[], grid: MacroblockGrid, 
   return out;
 }
 
+export interface DetScaleOptions extends DetRoiOptions {
+  /** QP added per doubling of a box's size (the square root of its area) above `referenceSide`. */
+  slope: number;
+  /** Box side in frame pixels up to which a box gets `inside` unchanged (> 0). */
+  referenceSide: number;
+}
+
+/**
+ * Like det-roi, but graded by object size: a box of side s = sqrt(w h) (frame pixels, before
+ * dilation) gets inside + slope * max(0, log2(s / referenceSide)), never above `outside`; a
+ * macroblock under several boxes takes the finest. Why: compression erases small objects
+ * first, while a large one is still found at a much coarser QP, and it is large boxes that
+ * cost the most macroblocks.
+ */
+export function detScaleOffsets(dets: readonly Detection[], grid: MacroblockGrid, opts: DetScaleOptions): Float32Array {
+  checkFinite(opts.slope, 'QP slope per size doubling');
+  if (!(Number.isFinite(opts.referenceSide) && opts.referenceSide > 0)) {
+    throw new RangeError(`Expected a positive finite reference box side in pixels but received ${opts.referenceSide}`);
+  }
+  const out = new Float32Array(grid.count).fill(opts.outside);
+  const seen = new Uint8Array(grid.count);
+  for (const d of dets) {
+    if (!(d.score >= opts.minScore)) continue;
+    const side = Math.sqrt(Math.max(0, d.box.x2 - d.box.x1) * Math.max(0, d.box.y2 - d.box.y1));
+    const graded = opts.inside + opts.slope * Math.max(0, Math.log2(side / opts.referenceSide));
+    const offset = Math.min(opts.outside, graded);
+    const one = detRoiOffsets([d], grid, { ...opts, inside: 1, outside: 0, minScore: d.score });
+    for (let i = 0; i < grid.count; i++) {
+      if (one[i] === 0) continue;
+      out[i] = seen[i] ? Math.min(out[i], offset) : offset;
+      seen[i] = 1;
+    }
+  }
+  return out;
+}
+
 export interface DetHeatOptions {
   /** Offset where the saliency reaches `saturation`. */
   inside: number;

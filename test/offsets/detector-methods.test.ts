@@ -18,6 +18,12 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(() => parseDetectorOffsets('det-roi@-2')).to.throw(/two QP offsets/);
     expect(detectorOffsetName(parseDetectorOffsets('det-roi')!)).to.equal('det-roi');
     expect(detectorOffsetName(parseDetectorOffsets('det-roi@-3,+9')!)).to.equal('det-roi@-3,+9');
+    expect(parseDetectorOffsets('det-scale')).to.include({ method: 'det-scale', inside: -2, outside: 12, slope: 3 });
+    expect(parseDetectorOffsets('det-scale@-4,+12,4')).to.include({ method: 'det-scale', inside: -4, outside: 12, slope: 4 });
+    expect(detectorOffsetName(parseDetectorOffsets('det-scale@-4,+12,4')!)).to.equal('det-scale@-4,+12,4');
+    expect(detectorOffsetName(parseDetectorOffsets('det-scale@-4,+12')!)).to.equal('det-scale@-4,+12');
+    expect(() => parseDetectorOffsets('det-scale@-2,+12,-1')).to.throw(/slope in \[0, 51\]/);
+    expect(() => parseDetectorOffsets('det-roi@-2,+12,3')).to.throw(/two QP offsets/);
   });
 
   it('det-roi marks macroblocks under a box (score >= minScore) finer, the rest coarser', () => {

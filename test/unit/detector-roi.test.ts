@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Detection } from '../../src/machines/types.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import { shuffledOffsets } from '../../src/offsets/controls.ts';
-import { boxSaliency, detHeatOffsets, detRoiOffsets } from '../../src/offsets/detector-roi.ts';
+import { boxSaliency, detHeatOffsets, detRoiOffsets, detScaleOffsets } from '../../src/offsets/detector-roi.ts';
 
 const det = (x1: number, y1: number, x2: number, y2: number, score = 0.9): Detection => ({ cls: 0, score, box: { x1, y1, x2, y2 } });
 const roi = { inside: -2, outside: 12, dilate: 0, minScore: 0.3 };
@@ -23,6 +23,27 @@ describe('offsets/detector-roi', () => {
     expect(insideAt(detRoiOffsets([det(16, 16, 32, 32)], grid, { ...roi, dilate: 16 }))).to.deep.equal([0, 1, 2, 4, 5, 6, 8, 9, 10]);
     // A box beyond the frame selects the edge macroblocks only.
     expect(insideAt(detRoiOffsets([det(-50, -50, 5, 5)], grid, roi))).to.deep.equal([0]);
+  });
+
+  it('det-scale grades the inside offset by box size and keeps the finest where boxes overlap', () => {
+    const scale = { ...roi, slope: 3, referenceSide: 16 };
+    // Side 16 (= reference): inside unchanged; side 32: one doubling, +3; side 64x48 (sqrt 55.4): +5.38.
+    const small = detScaleOffsets([det(0, 0, 16, 16)], grid, scale);
+    expect(Array.from(small)).to.deep.equal([-2, ...new Array(11).fill(12)]);
+    const mid = detScaleOffsets([det(16, 16, 48, 48)], grid, scale);
+    expect(Array.from(mid).filter((v) => v === 1)).to.have.length(4); // rows 1-2, columns 1-2
+    const whole = detScaleOffsets([det(0, 0, 64, 48)], grid, scale);
+    expect(whole[0]).to.be.closeTo(-2 + 3 * Math.log2(Math.sqrt(64 * 48) / 16), 1e-5);
+    // The small box inside the large one keeps its finer offset; the rest of the large one is coarser.
+    const both = detScaleOffsets([det(0, 0, 64, 48), det(0, 0, 16, 16)], grid, scale);
+    expect(both[0]).to.equal(-2);
+    expect(both[1]).to.be.closeTo(whole[1], 1e-6);
+    // Never coarser than outside; below minScore or zero slope: det-roi.
+    expect(Array.from(detScaleOffsets([det(0, 0, 64, 48)], grid, { ...scale, slope: 40 }))).to.deep.equal(new Array(12).fill(12));
+    expect(Array.from(detScaleOffsets([det(0, 0, 64, 48, 0.1)], grid, scale))).to.deep.equal(new Array(12).fill(12));
+    expect(Array.from(detScaleOffsets([det(16, 16, 48, 32)], grid, { ...scale, slope: 0 }))).to.deep.equal(Array.from(detRoiOffsets([det(16, 16, 48, 32)], grid, roi)));
+    expect(() => detScaleOffsets([], grid, { ...scale, referenceSide: 0 })).to.throw(RangeError, /positive finite reference box side/);
+    expect(() => detScaleOffsets([], grid, { ...scale, slope: Number.NaN })).to.throw(RangeError, /finite QP slope/);
   });
 
   it('handles partial macroblocks at the frame edge', () => {
