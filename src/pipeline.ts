@@ -34,12 +34,12 @@ import { checkOutputPath } from './util/atomic-output.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
-import { detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
+import { detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
 import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpec } from './machines/registry.ts';
 import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
 import type { DetectorMachine } from './machines/detector.ts';
-import type { InputSize } from './machines/detector-runner.ts';
+import { readObjectJndModel, type InputSize } from './machines/detector-runner.ts';
 import { DEFAULT_DETECTION_MATCH } from './metrics/detection.ts';
 
 export interface JndSettings {
@@ -243,8 +243,9 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const source =
     requested === 'jnd-cifar' ? 'jnd' : requested === 'jnd' && machineSpec.kind === 'centernet' ? parseDetectorOffsets('dmv-jnd')! : requested;
   const jndSource = source === 'jnd' || source === 'jnd-centred';
-  const det = typeof source === 'object' && source.kind === 'detector' ? source : undefined;
-  const detJnd = det?.method === 'dmv-jnd';
+  const detSpec = typeof source === 'object' && source.kind === 'detector' ? source : undefined;
+  const det = detSpec?.method === 'obj-jnd' && !detSpec.objectJnd ? { ...detSpec, objectJnd: readObjectJndModel(opts.modelsDir ?? DEFAULT_MODELS_DIR) } : detSpec;
+  const detJnd = det !== undefined && usesDetectorJnd(det);
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);
   const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource || detJnd ? jnd.aqStrength : 1);
@@ -286,7 +287,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             : { kind: guideSpec.kind as 'centernet' | 'nanodet', path: opts.modelsDir ?? DEFAULT_MODELS_DIR, size: opts.guideSize ?? DEFAULT_GUIDE_SIZE },
           provider,
           threads: opts.modelThreads,
-          withJnd: det.method === 'dmv-jnd',
+          withJnd: usesDetectorJnd(det),
           onNote,
         })
       : undefined;

@@ -22,14 +22,15 @@ import { join } from 'node:path';
 import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { DmvjndError } from '../errors.ts';
-import type { ModelSet } from '../inference/models.ts';
+import { DEFAULT_MODELS_DIR, type ModelSet } from '../inference/models.ts';
+import { readObjectJndModel } from '../machines/detector-runner.ts';
 import type { DetectorMachine } from '../machines/detector.ts';
 import type { Machine, MachineScores } from '../machines/machine.ts';
 import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
 import { bdRate, kneeRate, type RateQualityPoint } from '../metrics/bd-rate.ts';
 import { DetectionTally } from '../metrics/detection.ts';
 import { decodeVideo, openInput, type InputSpec } from '../media/source.ts';
-import { parseDetectorOffsets } from '../offsets/detector-methods.ts';
+import { parseDetectorOffsets, usesDetectorJnd } from '../offsets/detector-methods.ts';
 import { DEFAULT_JND, DetectionMemo, encode, type EncodeOptions, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod } from './methods.ts';
 import { checkCrfs, clipList, jndKey, mean as meanOf, median as medianOf, pointKey, PointCache, stripRate as strip, type BenchEvents, type ClipEntry } from './run-bench.ts';
@@ -71,8 +72,8 @@ export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
   const name = text.trim();
   const det = parseDetectorOffsets(name);
   if (det) {
-    if (det.method === 'dmv-jnd') return { name, describe: `the DMV-JND trained against the detector (2 x JND rule${det.gain === undefined ? '' : `, gain ${det.gain}`})`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
-    const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : det.method === 'det-scale' ? `boxes graded by size (+${det.slope} QP per doubling of the side)` : 'boxes, shuffled positions (control)';
+    if (usesDetectorJnd(det)) return { name, describe: `the DMV-JND trained against the detector (2 x JND rule${det.gain === undefined ? '' : `, gain ${det.gain}`}${det.method === 'dmv-jnd-roi' ? `; inside boxes only, in [${det.inside}, ${det.outside}], the rest ${det.outside}` : ''})`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
+    const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : det.method === 'det-scale' ? `boxes graded by size (+${det.slope} QP per doubling of the side)` : det.method === 'obj-jnd' ? 'boxes graded by the object-level JND (tolerated CRF, learned from x264 encodes)' : 'boxes, shuffled positions (control)';
     return { name, describe: `detector ROI from ${what}: in ${det.inside}, out ${det.outside} QP`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
   }
   // The CIFAR-trained DMV-JND keeps its old name under the cifar machine only.
@@ -185,10 +186,17 @@ export interface DetectorBenchOptions {
   cacheFile?: string;
   outDir?: string;
   workDir?: string;
+  /** Where obj-jnd's model is read (models/ of this package by default). */
+  modelsDir?: string;
 }
 
 export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: DetectorBenchEvent) => void = () => {}): Promise<DetectorBenchResult> {
-  const methods = opts.methods.map(parseDetectorBenchMethod);
+  // obj-jnd carries its fitted model in its offsets, so a refit changes the cache key too.
+  const methods = opts.methods.map(parseDetectorBenchMethod).map((m) =>
+    typeof m.offsets === 'object' && m.offsets.kind === 'detector' && m.offsets.method === 'obj-jnd' && !m.offsets.objectJnd
+      ? { ...m, offsets: { ...m.offsets, objectJnd: readObjectJndModel(opts.modelsDir ?? DEFAULT_MODELS_DIR) } }
+      : m,
+  );
   if (!methods.some((m) => m.name === DETECTOR_ANCHOR)) methods.unshift(parseDetectorBenchMethod(DETECTOR_ANCHOR));
   const names = new Set<string>();
   for (const m of methods) {
@@ -303,7 +311,7 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
 }
 
 function isDmvJnd(m: DetectorBenchMethod): boolean {
-  return typeof m.offsets === 'object' && m.offsets.kind === 'detector' && m.offsets.method === 'dmv-jnd';
+  return typeof m.offsets === 'object' && m.offsets.kind === 'detector' && usesDetectorJnd(m.offsets);
 }
 
 function consecutiveF1(decisions: Array<{ detections: import('../machines/types.ts').Detection[] } | undefined>, machine: DetectorMachine): number | null {

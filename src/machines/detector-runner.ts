@@ -17,6 +17,7 @@ import { DmvjndError } from '../errors.ts';
 import { loadSession, runSession, type LoadedSession, type Provider } from '../inference/onnx.ts';
 import { centernetDetections, classMaxHeatmap, detectYoloLayout, letterbox, nms, yoloDetections } from './detection-decode.ts';
 import type { FrameDetections, SaliencyMap } from './types.ts';
+import { checkObjectJndModel, type ObjectJndModel } from '../offsets/detector-roi.ts';
 
 export const DETECTORS_SUBDIR = 'detectors';
 export const BUNDLED_DETECTORS = ['centernet', 'nanodet'] as const;
@@ -59,6 +60,23 @@ export interface DetectorOutput extends FrameDetections {
 
 /** The DMV-JND generator trained against CenterNet (training/detector_jnd, card models/detectors/dmv_jnd.md). */
 export const DETECTOR_JND_FILE = 'dmv_jnd.onnx';
+
+/** The object-level detector JND (training/object_jnd, card models/detectors/object_jnd.md). */
+export const OBJECT_JND_FILE = 'object_jnd.json';
+
+/** models/detectors/object_jnd.json, checked. */
+export function readObjectJndModel(dir: string): ObjectJndModel {
+  const p = join(dir, DETECTORS_SUBDIR, OBJECT_JND_FILE);
+  if (!existsSync(p)) throw new DmvjndError('load model', p, 'the object-level detector JND is missing (run `npm run train:object-jnd`, or restore models/detectors/)');
+  let m: ObjectJndModel;
+  try {
+    m = JSON.parse(readFileSync(p, 'utf8')) as ObjectJndModel;
+    checkObjectJndModel(m, p);
+  } catch (err) {
+    throw new DmvjndError('load model', p, `not a valid object-JND model (${(err as Error).message})`, { cause: err });
+  }
+  return m;
+}
 
 export interface DetectorRunner {
   readonly name: string;

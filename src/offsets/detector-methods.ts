@@ -8,6 +8,12 @@
  *                               the detection threshold or above)
  *   det-roi-shuffled[@in,out]   the det-roi map of each frame at shuffled macroblock positions:
  *                               the control (same values, same mean, wrong places)
+ *   dmv-jnd-roi[@gain]          det-roi's outside, and inside the boxes the detector-trained
+ *                               DMV-JND's offsets (2 x JND rule) bounded to [in, out]: does the
+ *                               learned JND place bits better than a flat `in` within a box?
+ *   obj-jnd[@in,out]            det-roi graded by the object-level detector JND learned from
+ *                               real x264 encodes (models/detectors/object_jnd.json): a box
+ *                               gets in + (its tolerated CRF - the reference's), at most out
  *   det-scale[@in,out[,slope]]  det-roi graded by object size: a box of side s (sqrt of its
  *                               area) gets in + slope * log2(s / 32 px) (at most out): small
  *                               objects finest, large ones coarser
@@ -22,10 +28,15 @@ import type { SaliencyMap } from '../machines/types.ts';
 import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/encode.ts';
 import { shuffledOffsets } from './controls.ts';
 import { placedQpOffsets, type JndPooling } from '../jnd/qp-mapping.ts';
-import { detHeatOffsets, detRoiOffsets, detScaleOffsets } from './detector-roi.ts';
+import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
 
-export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'dmv-jnd'] as const;
+export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'obj-jnd', 'dmv-jnd', 'dmv-jnd-roi'] as const;
 export type DetectorMethod = (typeof DETECTOR_METHODS)[number];
+
+/** Methods that need the detector-trained DMV-JND (a runner loaded withJnd). */
+export function usesDetectorJnd(spec: { method: DetectorMethod }): boolean {
+  return spec.method === 'dmv-jnd' || spec.method === 'dmv-jnd-roi';
+}
 
 export interface DetectorOffsetSpec {
   kind: 'detector';
@@ -38,6 +49,8 @@ export interface DetectorOffsetSpec {
   dilate: number;
   /** det-scale: QP added per doubling of the box side above DET_SCALE_REFERENCE_SIDE. */
   slope?: number;
+  /** obj-jnd: the fitted model (attached when the encode loads it). */
+  objectJnd?: ObjectJndModel;
   /** dmv-jnd: the multiplier on the detector-trained JND before the 2 x JND rule (undefined: the run's --jnd-gain). */
   gain?: number;
 }
@@ -59,7 +72,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | det-scale[@in,out[,slope]] (det-roi graded by object size: +slope QP, default 3, per doubling of a box side above 32 px) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule)';
+export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | det-scale[@in,out[,slope]] (det-roi graded by object size: +slope QP, default 3, per doubling of a box side above 32 px) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -67,10 +80,10 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   const at = t.indexOf('@');
   const method = (at < 0 ? t : t.slice(0, at)) as DetectorMethod;
   if (!DETECTOR_METHODS.includes(method)) return undefined;
-  if (method === 'dmv-jnd') {
+  if (method === 'dmv-jnd' || method === 'dmv-jnd-roi') {
     const gain = at < 0 ? undefined : Number(t.slice(at + 1));
     if (gain !== undefined && !(Number.isFinite(gain) && gain >= 0 && t.slice(at + 1).trim() !== '')) {
-      throw new DmvjndError('arguments', undefined, `expected --offsets dmv-jnd@<gain> with a gain >= 0 but received "${t}"`);
+      throw new DmvjndError('arguments', undefined, `expected --offsets ${method}@<gain> with a gain >= 0 but received "${t}"`);
     }
     return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS, gain };
   }
@@ -92,7 +105,7 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
 }
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
-  if (s.method === 'dmv-jnd') return s.gain === undefined ? 'dmv-jnd' : `dmv-jnd@${s.gain}`;
+  if (usesDetectorJnd(s)) return s.gain === undefined ? s.method : `${s.method}@${s.gain}`;
   const d = DEFAULT_DET_OFFSETS;
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
   const slope = s.method === 'det-scale' && s.slope !== DEFAULT_DET_SCALE_SLOPE ? `,${s.slope}` : '';
@@ -106,12 +119,15 @@ export interface DetectionSource {
 
 /** The per-MB map of one frame from its (merged) detections. */
 export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[], grid: FrameContext['grid'], minScore: number, seed: number, mapping?: JndMapping): Float32Array {
-  if (spec.method === 'dmv-jnd') {
+  if (usesDetectorJnd(spec)) {
     const maps = outputs.map((o) => o.jnd).filter((j): j is SaliencyMap => j !== undefined);
     if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
     // Between two analyses, the smaller JND of the two: what either position tolerates.
     const jnd = combineMaps(maps, Math.min);
-    return placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { ...mapping, gain: spec.gain ?? mapping.gain });
+    const learned = placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { ...mapping, gain: spec.gain ?? mapping.gain });
+    if (spec.method === 'dmv-jnd') return learned;
+    const boxes = detRoiOffsets(outputs.flatMap((o) => o.detections), grid, { inside: 1, outside: 0, dilate: spec.dilate, minScore });
+    return learned.map((v, i) => (boxes[i] === 1 ? Math.min(spec.outside, Math.max(spec.inside, v)) : spec.outside));
   }
   if (spec.method === 'det-heat') {
     const maps = outputs.map((o) => o.heatmap).filter((h): h is SaliencyMap => h !== undefined);
@@ -121,6 +137,10 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
     // No heatmap (NanoDet, YOLO): the boxes' scores stand in, which makes it det-roi.
   }
   const detections = outputs.flatMap((o) => o.detections);
+  if (spec.method === 'obj-jnd') {
+    if (!spec.objectJnd) throw new Error('obj-jnd offsets need the object-JND model (readObjectJndModel)');
+    return objectJndOffsets(detections, grid, { inside: spec.inside, outside: spec.outside, dilate: spec.dilate, minScore, model: spec.objectJnd });
+  }
   if (spec.method === 'det-scale') {
     return detScaleOffsets(detections, grid, {
       inside: spec.inside, outside: spec.outside, dilate: spec.dilate, minScore,

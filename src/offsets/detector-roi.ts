@@ -75,13 +75,67 @@ export function detScaleOffsets(dets: readonly Detection[], grid: MacroblockGrid
   if (!(Number.isFinite(opts.referenceSide) && opts.referenceSide > 0)) {
     throw new RangeError(`Expected a positive finite reference box side in pixels but received ${opts.referenceSide}`);
   }
+  return gradedBoxOffsets(dets, grid, opts, (d) => {
+    const side = Math.sqrt(Math.max(0, d.box.x2 - d.box.x1) * Math.max(0, d.box.y2 - d.box.y1));
+    return opts.inside + opts.slope * Math.max(0, Math.log2(side / opts.referenceSide));
+  });
+}
+
+/**
+ * The object-level detector JND (training/object_jnd, card models/detectors/object_jnd.md):
+ * a logistic model of whether the detector still finds an object under plain x264 at a CRF,
+ * from the detection alone; its tolerance is the CRF where that probability is 1/2.
+ */
+export interface ObjectJndModel {
+  features: string[];
+  weights: number[];
+  /** Logit drop per 10 CRF. */
+  k: number;
+  /** Tolerance (CRF) that gets `inside` unchanged: the 10th percentile of the training objects'. */
+  tolerance_ref: number;
+  /** The detector's (squashed) input size the detector-pixel size feature is measured at. */
+  detector_size: number;
+  /** COCO indices that count as vehicles. */
+  vehicle_classes: number[];
+}
+
+const OBJECT_JND_FEATURES = ['bias', 'log2_side_detector_32', 'log2_side_frame_32', 'logit_score', 'person', 'vehicle'];
+
+export function checkObjectJndModel(m: ObjectJndModel, file: string): void {
+  const ok =
+    Array.isArray(m.features) && m.features.join() === OBJECT_JND_FEATURES.join() &&
+    Array.isArray(m.weights) && m.weights.length === OBJECT_JND_FEATURES.length && m.weights.every(Number.isFinite) &&
+    Number.isFinite(m.k) && m.k > 0 && Number.isFinite(m.tolerance_ref) && m.detector_size > 0 && Array.isArray(m.vehicle_classes);
+  if (!ok) throw new RangeError(`Expected an object-JND model with features [${OBJECT_JND_FEATURES.join(', ')}] and a positive k in ${file}`);
+}
+
+/** The CRF at which the detector keeps this object with probability 1/2 (frame of width x height). */
+export function objectTolerance(m: ObjectJndModel, d: Detection, width: number, height: number): number {
+  const w = Math.max(1e-3, d.box.x2 - d.box.x1);
+  const h = Math.max(1e-3, d.box.y2 - d.box.y1);
+  const sideDetector = Math.sqrt(w * (m.detector_size / width) * h * (m.detector_size / height));
+  const s = Math.min(Math.max(d.score, 1e-4), 1 - 1e-4);
+  const f = [1, Math.log2(sideDetector / 32), Math.log2(Math.sqrt(w * h) / 32), Math.log(s / (1 - s)), d.cls === 0 ? 1 : 0, m.vehicle_classes.includes(d.cls) ? 1 : 0];
+  return 40 + (10 * f.reduce((a, v, i) => a + v * m.weights[i], 0)) / m.k;
+}
+
+/**
+ * det-roi graded by the object-level JND: a box gets inside + clamp(tol - tol_ref, 0,
+ * outside - inside): an object that survives n more CRF steps than the reference object
+ * takes n more QP (equal risk per object); the finest where boxes overlap.
+ */
+export function objectJndOffsets(dets: readonly Detection[], grid: MacroblockGrid, opts: DetRoiOptions & { model: ObjectJndModel }): Float32Array {
+  const span = Math.max(0, opts.outside - opts.inside);
+  return gradedBoxOffsets(dets, grid, opts, (d) => opts.inside + Math.min(span, Math.max(0, objectTolerance(opts.model, d, grid.width, grid.height) - opts.model.tolerance_ref)));
+}
+
+/** Boxes (score >= minScore) with an offset each, never above `outside`; a macroblock under several takes the finest. */
+function gradedBoxOffsets(dets: readonly Detection[], grid: MacroblockGrid, opts: DetRoiOptions, offsetOf: (d: Detection) => number): Float32Array {
   const out = new Float32Array(grid.count).fill(opts.outside);
   const seen = new Uint8Array(grid.count);
   for (const d of dets) {
     if (!(d.score >= opts.minScore)) continue;
-    const side = Math.sqrt(Math.max(0, d.box.x2 - d.box.x1) * Math.max(0, d.box.y2 - d.box.y1));
-    const graded = opts.inside + opts.slope * Math.max(0, Math.log2(side / opts.referenceSide));
-    const offset = Math.min(opts.outside, graded);
+    const offset = Math.min(opts.outside, offsetOf(d));
     const one = detRoiOffsets([d], grid, { ...opts, inside: 1, outside: 0, minScore: d.score });
     for (let i = 0; i < grid.count; i++) {
       if (one[i] === 0) continue;

@@ -32,6 +32,22 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect([...map]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);
   });
 
+  it('dmv-jnd-roi takes the learned offsets inside boxes, bounded to [in, out], and out elsewhere', () => {
+    // A JND rising from left to right (0..63 in 0-255 units) over the 64 x 32 frame.
+    const jnd = { width: 64, height: 32, data: Float32Array.from({ length: 64 * 32 }, (_, i) => (i % 64) * 2) };
+    const mapping = { baseQp: 30, gain: 1, pooling: 'mean' as const, minOffset: -12, maxOffset: 12 };
+    const outputs = [{ ...out(box(0, 0, 48, 16)), jnd }];
+    const learned = detectorMap(parseDetectorOffsets('dmv-jnd')!, outputs, grid, 0.35, 1, mapping);
+    const spec = { ...parseDetectorOffsets('dmv-jnd-roi')!, inside: -2, outside: 6, dilate: 0 };
+    expect(detectorOffsetName(spec)).to.equal('dmv-jnd-roi');
+    const hybrid = detectorMap(spec, outputs, grid, 0.35, 1, mapping);
+    // The box covers macroblocks 0-2 of the top row.
+    const expected = [...learned].map((v, i) => (i <= 2 ? Math.min(6, Math.max(-2, v)) : 6));
+    expect([...hybrid]).to.deep.equal(expected);
+    expect(new Set([...hybrid].slice(0, 3)).size).to.be.greaterThan(1); // graded, not flat
+    expect(() => detectorMap(spec, [out(box(0, 0, 48, 16))], grid, 0.35, 1, mapping)).to.throw(/detector-trained JND/);
+  });
+
   it('det-roi-shuffled keeps the values of det-roi, at other places', () => {
     const roi = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
     const sh = { ...roi, method: 'det-roi-shuffled' as const };

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Detection } from '../../src/machines/types.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import { shuffledOffsets } from '../../src/offsets/controls.ts';
-import { boxSaliency, detHeatOffsets, detRoiOffsets, detScaleOffsets } from '../../src/offsets/detector-roi.ts';
+import { boxSaliency, checkObjectJndModel, detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, objectTolerance } from '../../src/offsets/detector-roi.ts';
 
 const det = (x1: number, y1: number, x2: number, y2: number, score = 0.9): Detection => ({ cls: 0, score, box: { x1, y1, x2, y2 } });
 const roi = { inside: -2, outside: 12, dilate: 0, minScore: 0.3 };
@@ -44,6 +44,31 @@ describe('offsets/detector-roi', () => {
     expect(Array.from(detScaleOffsets([det(16, 16, 48, 32)], grid, { ...scale, slope: 0 }))).to.deep.equal(Array.from(detRoiOffsets([det(16, 16, 48, 32)], grid, roi)));
     expect(() => detScaleOffsets([], grid, { ...scale, referenceSide: 0 })).to.throw(RangeError, /positive finite reference box side/);
     expect(() => detScaleOffsets([], grid, { ...scale, slope: Number.NaN })).to.throw(RangeError, /finite QP slope/);
+  });
+
+  it('obj-jnd gives each box inside + its tolerance above the reference, within [inside, outside]', () => {
+    const sq = macroblockGrid(64, 64);
+    // tol = 40 + 10 * log2(detector-pixel side / 32) / 1; detector input = the frame here.
+    const model = {
+      features: ['bias', 'log2_side_detector_32', 'log2_side_frame_32', 'logit_score', 'person', 'vehicle'],
+      weights: [0, 1, 0, 0, 0, 0], k: 1, tolerance_ref: 40, detector_size: 64, vehicle_classes: [2],
+    };
+    expect(objectTolerance(model, det(0, 0, 32, 32), 64, 64)).to.be.closeTo(40, 1e-9);
+    expect(objectTolerance(model, det(0, 0, 64, 64), 64, 64)).to.be.closeTo(50, 1e-9);
+    // The same box in a frame twice as large looks half as large to the squashed detector.
+    expect(objectTolerance(model, det(0, 0, 64, 64), 128, 128)).to.be.closeTo(40, 1e-9);
+    const opts = { ...roi, outside: 12, model };
+    expect(Array.from(objectJndOffsets([det(0, 0, 32, 32)], sq, opts)).filter((v) => v === -2)).to.have.length(4);
+    // Side 64: tol 50, 10 above the reference: -2 + 10 = 8 on every macroblock.
+    expect(Array.from(objectJndOffsets([det(0, 0, 64, 64)], sq, opts))).to.deep.equal(new Array(16).fill(8));
+    // Side 16: below the reference, clamped to inside; weights that push beyond outside stop at outside.
+    expect(objectJndOffsets([det(0, 0, 16, 16)], sq, opts)[0]).to.equal(-2);
+    expect(Array.from(objectJndOffsets([det(0, 0, 64, 64)], sq, { ...opts, model: { ...model, weights: [5, 1, 0, 0, 0, 0] } }))).to.deep.equal(new Array(16).fill(12));
+    // Vehicles and scores enter through their weights.
+    const vehicle = { ...model, weights: [0, 0, 0, 0, 0, 2] };
+    expect(objectTolerance(vehicle, { ...det(0, 0, 32, 32), cls: 2 }, 64, 64)).to.be.closeTo(60, 1e-9);
+    expect(() => checkObjectJndModel({ ...model, k: 0 }, 'm.json')).to.throw(RangeError, /positive k in m\.json/);
+    expect(() => checkObjectJndModel({ ...model, weights: [1] }, 'm.json')).to.throw(RangeError, /object-JND model/);
   });
 
   it('handles partial macroblocks at the frame edge', () => {

@@ -12,6 +12,7 @@ import type { Machine } from '../../machines/machine.ts';
 import type { DetectorMachine } from '../../machines/detector.ts';
 import type { ModelSet } from '../../inference/models.ts';
 import { DEFAULT_GUIDE_SIZE } from '../../pipeline.ts';
+import { usesDetectorJnd } from '../../offsets/detector-methods.ts';
 
 /** x264 options shared by bench and search (the rate control is what they vary). */
 export function x264GridOptions<T>(y: Argv<T>) {
@@ -140,7 +141,7 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
   try {
     for (const n of names) scorers.push(await loadMachine(n, common));
     // The det-* methods' guide runs as in `encode`: the first machine at the guide size.
-    const withJnd = parsed.some((m) => typeof m.offsets === 'object' && m.offsets.kind === 'detector' && m.offsets.method === 'dmv-jnd');
+    const withJnd = parsed.some((m) => typeof m.offsets === 'object' && m.offsets.kind === 'detector' && usesDetectorJnd(m.offsets));
     guide = (await loadMachine(names[0], { ...common, withJnd, detectorSize: parseMachine(names[0]).kind === 'yolo' ? undefined : DEFAULT_GUIDE_SIZE })) as DetectorMachine;
     if (parsed.some((m) => m.needsGenerator)) models = await loadModelsFromArgs(a, { generator: true });
     const r = await runDetectorBench(
@@ -157,6 +158,7 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
         jnd: jndFromArgs(a as never),
         cacheFile: a.cache === undefined ? undefined : String(a.cache),
         outDir: out,
+        modelsDir: String(a.models),
       },
       onEvent,
     );

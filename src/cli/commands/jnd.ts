@@ -12,7 +12,8 @@ import { renderDetectorFigure, renderJndFigure } from '../../visual/jnd-figure.t
 import { analysisPrecisionOption, fail, fmt, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, machineOption, modelOptions, note, print, providerArg } from '../shared.ts';
 import { isDetector, loadMachine, parseMachine } from '../../machines/registry.ts';
 import type { DetectorMachine } from '../../machines/detector.ts';
-import { DETECTOR_OFFSET_HELP, detectorMap, detectorOffsetName, parseDetectorOffsets } from '../../offsets/detector-methods.ts';
+import { DETECTOR_METHODS, DETECTOR_OFFSET_HELP, detectorMap, detectorOffsetName, parseDetectorOffsets, usesDetectorJnd } from '../../offsets/detector-methods.ts';
+import { readObjectJndModel } from '../../machines/detector-runner.ts';
 import { boxSaliency } from '../../offsets/detector-roi.ts';
 import { DEFAULT_GUIDE_SIZE, DETECTOR_JND_GAIN } from '../../pipeline.ts';
 
@@ -84,8 +85,9 @@ function mean(v: Float32Array): number {
 
 /** `jnd --machine <detector>`: frame with boxes, heatmap and the chosen det-* offsets. */
 async function detectorPicture(a: Record<string, unknown> & { json: boolean }): Promise<void> {
-  const spec = parseDetectorOffsets(String(a.offsets));
-  if (!spec) throw new DmvjndError('arguments', undefined, `expected --offsets det-roi, det-heat or det-roi-shuffled (optionally @in,out) with a detector machine but received "${a.offsets}"`);
+  const parsed = parseDetectorOffsets(String(a.offsets));
+  if (!parsed) throw new DmvjndError('arguments', undefined, `expected --offsets ${DETECTOR_METHODS.join(', ')} (optionally @in,out) with a detector machine but received "${a.offsets}"`);
+  const spec = parsed.method === 'obj-jnd' ? { ...parsed, objectJnd: readObjectJndModel(String(a.models)) } : parsed;
   const jnd = jndFromArgs(a as never);
   const machineSpec = parseMachine(String(a.machine));
   const machine = (await loadMachine(machineSpec, {
@@ -94,7 +96,7 @@ async function detectorPicture(a: Record<string, unknown> & { json: boolean }): 
     threads: a['model-threads'] === undefined ? undefined : Number(a['model-threads']),
     onNote: note,
     detectorSize: machineSpec.kind === 'yolo' ? undefined : DEFAULT_GUIDE_SIZE,
-    withJnd: spec.method === 'dmv-jnd',
+    withJnd: usesDetectorJnd(spec),
   })) as DetectorMachine;
   const scaler = new FrameRgbScaler();
   const input = await openInput(inputFromArg(a.input as string | undefined)).catch(async (err) => {
