@@ -40,6 +40,7 @@ import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
 import type { DetectorMachine } from './machines/detector.ts';
 import { readObjectJndModel, type InputSize } from './machines/detector-runner.ts';
+import { lumaThumbnail } from './offsets/static-gate.ts';
 import { DEFAULT_DETECTION_MATCH } from './metrics/detection.ts';
 
 export interface JndSettings {
@@ -52,6 +53,11 @@ export interface JndSettings {
   maxOffset: number;
   /** Analyse every Nth frame and reuse the offsets in between (refreshed on scene cuts). */
   analysisStride: number;
+  /**
+   * Detector offsets: on a static scene (no thumbnail block changed since the last analysed
+   * frame) due analyses are skipped until they would be this many frames apart (0: never).
+   */
+  analysisMaxStride: number;
   /** Mean absolute view difference (0-255) that counts as a scene cut. */
   sceneCutThreshold: number;
   /** Precision of the analysis models (int8: models/int8/, `npm run quantize`); RCA always uses float. */
@@ -79,6 +85,9 @@ export const DEFAULT_JND: JndSettings = {
   // and RCA within noise on the 14 dev clips (bench/results/encode-speed-*.md and
   // jnd-vs-x264*.md). With CUDA, stride 1 costs little: pass --analysis-stride 1.
   analysisStride: 8,
+  // Off by default: on the dev clips something moves in most 8-frame spans (a walking person,
+  // film grain), so the gate skipped 21 of 175 analyses on the long indoor clip.
+  analysisMaxStride: 0,
   sceneCutThreshold: 30,
   // int8 copies (models/int8/): 0.48x the float32 analysis time, offsets 0.43 QP apart on
   // average; whole encodes 1.17x-1.18x plain x264 instead of 1.32x-1.79x on 2 cores, and the
@@ -205,6 +214,8 @@ export interface EncodeReport {
   machines: Record<string, MachineScores> | null;
   audio: EncodeVideoResult['audio'];
   analysed_frames: number;
+  /** Detector offsets: due analyses skipped because nothing moved (--analysis-max-stride). */
+  static_skips: number;
   scene_cuts: number;
   timings_ms: { decode: number; analysis: number; analysis_wait: number; encode: number; verify: number; total: number };
   /** Peak resident memory of this process so far, in MiB. */
@@ -352,6 +363,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   let worker: WorkerJndAnalyser | undefined;
   let guideWorker: WorkerDetector | undefined;
   let analysed = 0;
+  let staticSkips = 0;
   let sceneCuts = 0;
   try {
     let offsets: OffsetProvider | undefined;
@@ -366,6 +378,9 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     } else if (det) {
       offsets = detectorOffsetProvider(guideDetections(), det, {
         stride: jnd.analysisStride,
+        maxStride: jnd.analysisMaxStride || jnd.analysisStride,
+        thumbnail: frameThumbnail,
+        onSkipped: () => staticSkips++,
         minScore: DEFAULT_DETECTION_MATCH.high,
         onAnalysed: () => analysed++,
         mapping: {
@@ -432,6 +447,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       machines: verified ? verified.machines : null,
       audio: result.audio,
       analysed_frames: analysed,
+      static_skips: staticSkips,
       scene_cuts: sceneCuts,
       timings_ms: {
         // decode includes demuxing, pixel-format conversion and muxing: what is not analysis or x264.
@@ -571,6 +587,12 @@ export function jndOffsetProvider(
   return provider;
 }
 
+/** The static gate's luma thumbnail of a decoded (yuv420p) frame; undefined without pixel data. */
+function frameThumbnail(frame: Frame): Uint8Array | undefined {
+  const y = frame.data?.[0];
+  return y ? lumaThumbnail(y, frame.linesize[0], frame.width, frame.height) : undefined;
+}
+
 function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;
   let s = 0;
@@ -592,6 +614,9 @@ function checkJndSettings(j: JndSettings): void {
   const bad = (what: string) => new DmvjndError('arguments', undefined, what);
   if (!Number.isInteger(j.view) || j.view < 32) throw bad(`expected --view to be an integer >= 32 but received ${j.view}`);
   if (!(j.jndGain >= 0) || !Number.isFinite(j.jndGain)) throw bad(`expected --jnd-gain >= 0 but received ${j.jndGain}`);
+  if (!Number.isInteger(j.analysisMaxStride) || (j.analysisMaxStride !== 0 && j.analysisMaxStride < j.analysisStride)) {
+    throw bad(`expected --analysis-max-stride to be 0 (off) or an integer >= --analysis-stride (${j.analysisStride}) but received ${j.analysisMaxStride}`);
+  }
   if (!Number.isInteger(j.analysisStride) || j.analysisStride < 1) {
     throw bad(`expected --analysis-stride to be an integer >= 1 but received ${j.analysisStride}`);
   }

@@ -150,6 +150,7 @@ export function encodeOptionsFor(settings: EncodeArgs, local: LocalOptions, io: 
     pooling: 'mean',
     'offset-range': `${DEFAULT_JND.minOffset},${DEFAULT_JND.maxOffset}`,
     'analysis-stride': DEFAULT_JND.analysisStride,
+    'analysis-max-stride': DEFAULT_JND.analysisMaxStride,
     tau: 0.5,
     ...settings,
     threads: local.threads ?? 0,
@@ -185,7 +186,7 @@ export function normalisedSettings(given: EncodeArgs): Record<string, unknown> {
   const x264: Partial<X264Settings> = { ...DEFAULT_X264, ...o.x264 };
   delete x264.threads;
   const known = new Set(['crf', 'bitrate', 'preset', 'tune', 'keyint', 'x264-params', 'offsets', 'view', 'tau', 'classifier', 'classifier-input',
-    'classifier-mean', 'classifier-std', 'jnd-gain', 'pooling', 'offset-range', 'analysis-stride', 'analysis-precision', 'jnd-aq-strength', 'verify', 'frames']);
+    'classifier-mean', 'classifier-std', 'jnd-gain', 'pooling', 'offset-range', 'analysis-stride', 'analysis-max-stride', 'analysis-precision', 'jnd-aq-strength', 'verify', 'frames']);
   const extra = Object.fromEntries(Object.entries(settings).filter(([k]) => !known.has(k) && !(LOCAL_KEYS as readonly string[]).includes(k)));
   return {
     offsets: o.offsets ?? 'default',
@@ -216,6 +217,7 @@ export function checkSettings(settings: EncodeArgs): void {
     pooling: 'mean',
     'offset-range': `${DEFAULT_JND.minOffset},${DEFAULT_JND.maxOffset}`,
     'analysis-stride': DEFAULT_JND.analysisStride,
+    'analysis-max-stride': DEFAULT_JND.analysisMaxStride,
     ...settings,
   } as never);
   shared.userClassifiersFromArgs(settings as never);

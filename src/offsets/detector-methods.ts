@@ -28,6 +28,7 @@ import type { SaliencyMap } from '../machines/types.ts';
 import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/encode.ts';
 import { shuffledOffsets } from './controls.ts';
 import { placedQpOffsets, type JndPooling } from '../jnd/qp-mapping.ts';
+import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
 
 export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'obj-jnd', 'dmv-jnd', 'dmv-jnd-roi'] as const;
@@ -171,30 +172,58 @@ function combineMaps(maps: SaliencyMap[], pick: (a: number, b: number) => number
 export function detectorOffsetProvider(
   source: DetectionSource,
   spec: DetectorOffsetSpec,
-  opts: { stride: number; minScore: number; onAnalysed?: () => void; mapping?: JndMapping },
+  opts: {
+    stride: number;
+    minScore: number;
+    onAnalysed?: () => void;
+    mapping?: JndMapping;
+    /**
+     * Static scenes: a due frame whose luma thumbnail shows no block change since the last
+     * analysed frame is skipped, until analyses would be `maxStride` frames apart (default
+     * = stride: never skip). Needs `thumbnail`.
+     */
+    maxStride?: number;
+    thumbnail?: (frame: FrameContext['frame']) => Uint8Array | undefined;
+    onSkipped?: () => void;
+  },
 ): OffsetProvider {
   const stride = Math.max(1, Math.floor(opts.stride));
+  const maxStride = Math.max(stride, Math.floor(opts.maxStride ?? stride));
   // Analysed frame index -> its detections (a promise: the worker may still be running).
   const analysed = new Map<number, Promise<DetectorOutput>>();
+  // Due frames already decided (analysed or skipped as static): decided once, in decode order.
+  const decided = new Set<number>();
+  let lastThumb: Uint8Array | undefined;
+  let lastAnalysed = -1;
   let lastKey = '';
   let lastMap: Float32Array | undefined;
   const prepare = ({ frame, index }: FrameContext): void => {
     if (index % stride !== 0 && analysed.size > 0) return;
+    if (decided.has(index)) return;
+    decided.add(index);
+    const thumb = maxStride > stride && opts.thumbnail ? opts.thumbnail(frame) : undefined;
+    if (thumb && lastThumb && analysed.size > 0 && index - lastAnalysed < maxStride && maxBlockChange(thumb, lastThumb) < STATIC_BLOCK_CHANGE) {
+      opts.onSkipped?.();
+      return;
+    }
     const p = source.detect(frame);
     p.catch(() => undefined); // awaited when a frame needs it
     analysed.set(index, p);
+    lastThumb = thumb;
+    lastAnalysed = index;
     opts.onAnalysed?.();
   };
   const provider: OffsetProvider = async (ctx) => {
-    if (analysed.size === 0 || (ctx.index % stride === 0 && !analysed.has(ctx.index))) prepare(ctx);
+    if (analysed.size === 0 || ctx.index % stride === 0) prepare(ctx);
     let before = -1;
     let after = -1;
     for (const i of analysed.keys()) {
       if (i <= ctx.index && i > before) before = i;
       if (i > ctx.index && (after < 0 || i < after)) after = i;
     }
-    // Analyses no later frame can need any more.
+    // Analyses (and decisions) no later frame can need any more.
     for (const i of [...analysed.keys()]) if (i < before) analysed.delete(i);
+    for (const i of [...decided]) if (i < before) decided.delete(i);
     // The frames between two analyses share one map: build it once.
     const key = before === ctx.index ? `${before}` : `${before}|${after}`;
     if (key !== lastKey || !lastMap) {

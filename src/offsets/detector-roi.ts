@@ -99,34 +99,57 @@ export interface ObjectJndModel {
   vehicle_classes: number[];
 }
 
-const OBJECT_JND_FEATURES = ['bias', 'log2_side_detector_32', 'log2_side_frame_32', 'logit_score', 'person', 'vehicle'];
+/** The features a model may use, from the detection alone (training/object_jnd/fit.py). */
+const OBJECT_JND_FEATURES: Record<string, (d: Detection, width: number, height: number, m: ObjectJndModel) => number> = {
+  bias: () => 1,
+  log2_side_detector_32: (d, width, height, m) => Math.log2(Math.sqrt(boxW(d) * (m.detector_size / width) * boxH(d) * (m.detector_size / height)) / 32),
+  log2_side_frame_32: (d) => Math.log2(Math.sqrt(boxW(d) * boxH(d)) / 32),
+  logit_score: (d) => {
+    const s = Math.min(Math.max(d.score, 1e-4), 1 - 1e-4);
+    return Math.log(s / (1 - s));
+  },
+  person: (d) => (d.cls === 0 ? 1 : 0),
+  vehicle: (d, _w, _h, m) => (m.vehicle_classes.includes(d.cls) ? 1 : 0),
+};
+const boxW = (d: Detection) => Math.max(1e-3, d.box.x2 - d.box.x1);
+const boxH = (d: Detection) => Math.max(1e-3, d.box.y2 - d.box.y1);
 
 export function checkObjectJndModel(m: ObjectJndModel, file: string): void {
+  const known = Object.keys(OBJECT_JND_FEATURES);
   const ok =
-    Array.isArray(m.features) && m.features.join() === OBJECT_JND_FEATURES.join() &&
-    Array.isArray(m.weights) && m.weights.length === OBJECT_JND_FEATURES.length && m.weights.every(Number.isFinite) &&
+    Array.isArray(m.features) && m.features.length > 0 && m.features.every((f) => known.includes(f)) &&
+    Array.isArray(m.weights) && m.weights.length === m.features.length && m.weights.every(Number.isFinite) &&
     Number.isFinite(m.k) && m.k > 0 && Number.isFinite(m.tolerance_ref) && m.detector_size > 0 && Array.isArray(m.vehicle_classes);
-  if (!ok) throw new RangeError(`Expected an object-JND model with features [${OBJECT_JND_FEATURES.join(', ')}] and a positive k in ${file}`);
+  if (!ok) throw new RangeError(`Expected an object-JND model with features among [${known.join(', ')}], one weight each and a positive k in ${file}`);
 }
 
 /** The CRF at which the detector keeps this object with probability 1/2 (frame of width x height). */
 export function objectTolerance(m: ObjectJndModel, d: Detection, width: number, height: number): number {
-  const w = Math.max(1e-3, d.box.x2 - d.box.x1);
-  const h = Math.max(1e-3, d.box.y2 - d.box.y1);
-  const sideDetector = Math.sqrt(w * (m.detector_size / width) * h * (m.detector_size / height));
-  const s = Math.min(Math.max(d.score, 1e-4), 1 - 1e-4);
-  const f = [1, Math.log2(sideDetector / 32), Math.log2(Math.sqrt(w * h) / 32), Math.log(s / (1 - s)), d.cls === 0 ? 1 : 0, m.vehicle_classes.includes(d.cls) ? 1 : 0];
-  return 40 + (10 * f.reduce((a, v, i) => a + v * m.weights[i], 0)) / m.k;
+  const z = m.features.reduce((a, f, i) => a + m.weights[i] * OBJECT_JND_FEATURES[f](d, width, height, m), 0);
+  return 40 + (10 * z) / m.k;
 }
 
+/** x264's quantiser step doubles every 6 QP, so a macroblock's bits roughly halve too. */
+const RATE_PER_QP = Math.LN2 / 6;
+
 /**
- * det-roi graded by the object-level JND: a box gets inside + clamp(tol - tol_ref, 0,
- * outside - inside): an object that survives n more CRF steps than the reference object
- * takes n more QP (equal risk per object); the finest where boxes overlap.
+ * det-roi graded by the object-level JND, rate-aware: each box's QP minimises its bits
+ * (area x 2^(-q/6)) minus a price on losing it (the model's survival probability), where
+ * the object is still kept (sigmoid tail e^(-z)). Setting the derivative to zero there gives
+ *   q_i - q_ref = (ln(area_i / area_ref) + (k/10) (tol_i - tol_ref)) / (k/10 + ln 2 / 6):
+ * large boxes (many bits) and tolerant objects coarser, ~3.2 QP per doubling of the side at
+ * equal tolerance. The reference is a 32 px box at the 10th-percentile tolerance; a box
+ * gets inside + clamp(q_i - q_ref, 0, outside - inside), the finest where boxes overlap.
  */
 export function objectJndOffsets(dets: readonly Detection[], grid: MacroblockGrid, opts: DetRoiOptions & { model: ObjectJndModel }): Float32Array {
   const span = Math.max(0, opts.outside - opts.inside);
-  return gradedBoxOffsets(dets, grid, opts, (d) => opts.inside + Math.min(span, Math.max(0, objectTolerance(opts.model, d, grid.width, grid.height) - opts.model.tolerance_ref)));
+  const m = opts.model;
+  const perCrf = m.k / 10;
+  return gradedBoxOffsets(dets, grid, opts, (d) => {
+    const area = Math.log((boxW(d) * boxH(d)) / (32 * 32));
+    const tol = objectTolerance(m, d, grid.width, grid.height) - m.tolerance_ref;
+    return opts.inside + Math.min(span, Math.max(0, (area + perCrf * tol) / (perCrf + RATE_PER_QP)));
+  });
 }
 
 /** Boxes (score >= minScore) with an offset each, never above `outside`; a macroblock under several takes the finest. */

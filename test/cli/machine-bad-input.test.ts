@@ -25,6 +25,16 @@ const YOLO_LAYOUTS = ['[1, 4+C, N] (v8/v11)', '[1, N, 5+C] (v5)'];
 // "CUDA unavailable" note line would precede the error sentence.
 const CASES: Case[] = [
   {
+    name: 'encode --analysis-max-stride 4 with --analysis-stride 8 (gate below the stride)',
+    args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--analysis-max-stride', '4'],
+    says: () => ['--analysis-max-stride', '0 (off) or an integer >= --analysis-stride (8)', 'received 4', /^Arguments failed/],
+  },
+  {
+    name: 'encode --offsets det-scale@-2,+12,-1 (negative slope)',
+    args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--offsets', 'det-scale@-2,+12,-1'],
+    says: () => ['--offsets det-scale@<in>,<out>[,<slope>]', 'a slope in [0, 51]', '"det-scale@-2,+12,-1"', /^Arguments failed/],
+  },
+  {
     name: 'encode --machine foo (unknown machine)',
     args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--machine', 'foo'],
     says: () => ['--machine', MACHINE_FORMS, '"foo"', /^Arguments failed/],

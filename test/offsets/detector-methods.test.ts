@@ -89,6 +89,33 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(calls).to.deep.equal([0, 3, 6]);
   });
 
+  it('skips due analyses while the thumbnail shows nothing moving, up to maxStride apart', async () => {
+    const calls: number[] = [];
+    const source = { detect: async (frame: { pts: bigint }) => (calls.push(Number(frame.pts)), out(box(0, 0, 16, 16))) };
+    // Frames 0-19 identical; from 20 on, one block changes.
+    const still = new Uint8Array(64 * 36).fill(50);
+    const moved = Uint8Array.from(still).fill(200, 0, 8);
+    const thumbs = new Map<number, Uint8Array>();
+    const spec = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
+    let skipped = 0;
+    const p = detectorOffsetProvider(source as never, spec, {
+      stride: 4, maxStride: 12, minScore: 0.35, onSkipped: () => skipped++,
+      thumbnail: (frame) => thumbs.get(Number((frame as unknown as { pts: bigint }).pts)) ?? (Number((frame as unknown as { pts: bigint }).pts) >= 20 ? moved : still),
+    });
+    for (let i = 0; i <= 28; i++) await p.prepare!(ctx(i));
+    // 0 analysed; 4 and 8 static (skipped); 12 is 12 apart: analysed; 16 static; 20 changed; 24, 28 static again.
+    expect(calls).to.deep.equal([0, 12, 20]);
+    expect(skipped).to.equal(5);
+    // Maps still come for every frame, and asking again decides nothing anew.
+    for (let i = 0; i <= 28; i++) expect(await p(ctx(i))).to.be.instanceOf(Float32Array);
+    expect(calls).to.deep.equal([0, 12, 20]);
+    // Without a thumbnail (or maxStride = stride) nothing is skipped.
+    const calls2: number[] = [];
+    const q = detectorOffsetProvider({ detect: async (f: { pts: bigint }) => (calls2.push(Number(f.pts)), out()) } as never, spec, { stride: 4, maxStride: 12, minScore: 0.35 });
+    for (let i = 0; i <= 12; i++) await q.prepare!(ctx(i));
+    expect(calls2).to.deep.equal([0, 4, 8, 12]);
+  });
+
   it('det-heat without a heatmap falls back to the boxes', () => {
     const heat = { ...parseDetectorOffsets('det-heat@-2,+12')!, dilate: 0 };
     expect([...detectorMap(heat, [out(box(0, 0, 16, 16))], grid, 0.35, 0)]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);

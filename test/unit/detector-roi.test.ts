@@ -46,29 +46,38 @@ describe('offsets/detector-roi', () => {
     expect(() => detScaleOffsets([], grid, { ...scale, slope: Number.NaN })).to.throw(RangeError, /finite QP slope/);
   });
 
-  it('obj-jnd gives each box inside + its tolerance above the reference, within [inside, outside]', () => {
+  it('obj-jnd grades each box by its bits and its tolerance (rate-aware), within [inside, outside]', () => {
     const sq = macroblockGrid(64, 64);
     // tol = 40 + 10 * log2(detector-pixel side / 32) / 1; detector input = the frame here.
     const model = {
-      features: ['bias', 'log2_side_detector_32', 'log2_side_frame_32', 'logit_score', 'person', 'vehicle'],
-      weights: [0, 1, 0, 0, 0, 0], k: 1, tolerance_ref: 40, detector_size: 64, vehicle_classes: [2],
+      features: ['bias', 'log2_side_detector_32', 'logit_score'],
+      weights: [0, 1, 0], k: 1, tolerance_ref: 40, detector_size: 64, vehicle_classes: [2],
     };
     expect(objectTolerance(model, det(0, 0, 32, 32), 64, 64)).to.be.closeTo(40, 1e-9);
     expect(objectTolerance(model, det(0, 0, 64, 64), 64, 64)).to.be.closeTo(50, 1e-9);
     // The same box in a frame twice as large looks half as large to the squashed detector.
     expect(objectTolerance(model, det(0, 0, 64, 64), 128, 128)).to.be.closeTo(40, 1e-9);
     const opts = { ...roi, outside: 12, model };
+    // The reference object (32 px, tolerance 40) keeps inside.
     expect(Array.from(objectJndOffsets([det(0, 0, 32, 32)], sq, opts)).filter((v) => v === -2)).to.have.length(4);
-    // Side 64: tol 50, 10 above the reference: -2 + 10 = 8 on every macroblock.
-    expect(Array.from(objectJndOffsets([det(0, 0, 64, 64)], sq, opts))).to.deep.equal(new Array(16).fill(8));
-    // Side 16: below the reference, clamped to inside; weights that push beyond outside stop at outside.
+    // 64 px: 4x the area, 10 CRF more tolerance: (ln 4 + 0.1 * 10) / (0.1 + ln 2 / 6) above inside.
+    const q64 = -2 + (Math.log(4) + 1) / (0.1 + Math.LN2 / 6);
+    expect(objectJndOffsets([det(0, 0, 64, 64)], sq, opts)[5]).to.be.closeTo(q64, 1e-5);
+    // In a 128 px frame the same box has the reference tolerance: only its area counts.
+    const big = macroblockGrid(128, 128);
+    expect(objectJndOffsets([det(0, 0, 64, 64)], big, opts)[0]).to.be.closeTo(-2 + Math.log(4) / (0.1 + Math.LN2 / 6), 1e-5);
+    // Smaller and less tolerant than the reference: clamped to inside; pushed beyond: outside.
     expect(objectJndOffsets([det(0, 0, 16, 16)], sq, opts)[0]).to.equal(-2);
-    expect(Array.from(objectJndOffsets([det(0, 0, 64, 64)], sq, { ...opts, model: { ...model, weights: [5, 1, 0, 0, 0, 0] } }))).to.deep.equal(new Array(16).fill(12));
-    // Vehicles and scores enter through their weights.
-    const vehicle = { ...model, weights: [0, 0, 0, 0, 0, 2] };
+    expect(Array.from(objectJndOffsets([det(0, 0, 64, 64)], sq, { ...opts, model: { ...model, weights: [5, 1, 0] } }))).to.deep.equal(new Array(16).fill(12));
+    // Scores and classes enter through their weights.
+    const byScore = { ...model, weights: [0, 0, 1] };
+    expect(objectTolerance(byScore, det(0, 0, 32, 32, 0.5), 64, 64)).to.be.closeTo(40, 1e-9);
+    expect(objectTolerance(byScore, det(0, 0, 32, 32, 0.9), 64, 64)).to.be.closeTo(40 + 10 * Math.log(9), 1e-6);
+    const vehicle = { ...model, features: ['vehicle'], weights: [2] };
     expect(objectTolerance(vehicle, { ...det(0, 0, 32, 32), cls: 2 }, 64, 64)).to.be.closeTo(60, 1e-9);
     expect(() => checkObjectJndModel({ ...model, k: 0 }, 'm.json')).to.throw(RangeError, /positive k in m\.json/);
-    expect(() => checkObjectJndModel({ ...model, weights: [1] }, 'm.json')).to.throw(RangeError, /object-JND model/);
+    expect(() => checkObjectJndModel({ ...model, weights: [1] }, 'm.json')).to.throw(RangeError, /one weight each/);
+    expect(() => checkObjectJndModel({ ...model, features: ['colour', 'bias', 'logit_score'] }, 'm.json')).to.throw(RangeError, /features among/);
   });
 
   it('handles partial macroblocks at the frame edge', () => {

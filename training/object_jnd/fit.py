@@ -9,9 +9,11 @@ flag per CRF). Model: logistic regression over (object, CRF) pairs,
     P(kept | f, crf) = sigmoid(w . f - k (crf - 40) / 10),
 so an object's tolerance (its JND in CRF units) is the CRF where P = 0.5:
     tol(f) = 40 + 10 (w . f) / k.
-Features are only what the encoder knows when it places offsets (the detection itself):
-    1, log2(side / 32) in detector input pixels, log2(side / 32) in frame pixels,
-    logit(score), person, vehicle.
+Features are only what the encoder knows when it places offsets (the detection itself).
+The candidates: log2(side / 32) in detector input pixels and in frame pixels, logit(score),
+person, vehicle. Shipped: 1, log2(side / 32) in detector pixels, logit(score): the variants
+with the frame-pixel size or the class flags fit the training clips better and the
+held-out clips worse (the fit prints every variant's log loss on both).
 At run time (src/offsets/detector-roi.ts objectJndOffsets) a box gets
     inside + clamp(tol(f) - tol_ref, 0, outside - inside)
 with tol_ref the 10th percentile of the training objects' tolerance: equal risk per
@@ -22,14 +24,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
 
 DETECTOR_SIZE = 512
 VEHICLES = {1, 2, 3, 5, 7}  # COCO-80 indices: bicycle, car, motorcycle, bus, truck
-FEATURES = ["bias", "log2_side_detector_32", "log2_side_frame_32", "logit_score", "person", "vehicle"]
+ALL_FEATURES = ["bias", "log2_side_detector_32", "log2_side_frame_32", "logit_score", "person", "vehicle"]
+FEATURES = ["bias", "log2_side_detector_32", "logit_score"]
+VARIANTS = {
+    "crf only": ["bias"],
+    "size": ["bias", "log2_side_detector_32"],
+    "score": ["bias", "logit_score"],
+    "size + score (shipped)": FEATURES,
+    "size + frame size + score": ["bias", "log2_side_detector_32", "log2_side_frame_32", "logit_score"],
+    "all": ALL_FEATURES,
+}
 REF_PERCENTILE = 10
 
 
@@ -79,10 +89,8 @@ def tolerance(X, w, k) -> np.ndarray:
     return 40 + 10 * (X @ w) / k
 
 
-def size_only_baseline(X, C, Y) -> tuple[np.ndarray, float]:
-    """The same regression on the bias and the detector-pixel size alone (what det-scale assumes)."""
-    Xs = X[:, :2]
-    return fit(Xs, C, Y)
+def columns(names: list[str]) -> list[int]:
+    return [ALL_FEATURES.index(n) for n in names]
 
 
 def main() -> None:
@@ -91,10 +99,9 @@ def main() -> None:
     ap.add_argument("--val", type=Path, help="held-out clips' records (never fitted)")
     ap.add_argument("--out", type=Path, default=Path("models/detectors/object_jnd.json"))
     a = ap.parse_args()
-    t0 = time.time()
-    X, C, Y, recs = load(a.train)
+    XA, C, Y, recs = load(a.train)
+    X = XA[:, columns(FEATURES)]
     w, k = fit(X, C, Y)
-    ws, ks = size_only_baseline(X, C, Y)
     tol = tolerance(X[:: len(recs[0]["crfs"])], w, k)
     tol_ref = float(np.percentile(tol, REF_PERCENTILE))
     base_rate = float(Y.mean())
@@ -105,19 +112,19 @@ def main() -> None:
         "clips": sorted({r["clip"] for r in recs}),
         "crfs": recs[0]["crfs"],
         "log_loss_train": log_loss(X, C, Y, w, k),
-        "log_loss_train_size_only": log_loss(X[:, :2], C, Y, ws, ks),
         "log_loss_train_constant": float(-np.mean(Y * np.log(const_p) + (1 - Y) * np.log(1 - const_p))),
     }
-    if a.val and a.val.exists():
-        Xv, Cv, Yv, rv = load(a.val)
-        if len(Yv):
-            report.update({
-                "val_objects": len(rv),
-                "val_clips": sorted({r["clip"] for r in rv}),
-                "log_loss_val": log_loss(Xv, Cv, Yv, w, k),
-                "log_loss_val_size_only": log_loss(Xv[:, :2], Cv, Yv, ws, ks),
-                "log_loss_val_crf_only": log_loss(Xv[:, :1], Cv, Yv, *fit(X[:, :1], C, Y)),
-            })
+    val = load(a.val) if a.val and a.val.exists() else None
+    if val and len(val[2]):
+        report.update({"val_objects": len(val[3]), "val_clips": sorted({r["clip"] for r in val[3]}), "log_loss_val": log_loss(val[0][:, columns(FEATURES)], val[1], val[2], w, k)})
+    variants = {}
+    for name, feats in VARIANTS.items():
+        cols = columns(feats)
+        wv, kv = fit(XA[:, cols], C, Y)
+        variants[name] = {"features": feats, "weights": [float(v) for v in wv], "k": kv, "log_loss_train": log_loss(XA[:, cols], C, Y, wv, kv)}
+        if val and len(val[2]):
+            variants[name]["log_loss_val"] = log_loss(val[0][:, cols], val[1], val[2], wv, kv)
+    report["variants"] = variants
     model = {
         "kind": "object-jnd",
         "about": "Object-level detector JND for CenterNet: tolerated CRF per detection (training/object_jnd, card models/detectors/object_jnd.md)",
@@ -125,11 +132,13 @@ def main() -> None:
         "detector_size": DETECTOR_SIZE,
         "features": FEATURES,
         "vehicle_classes": sorted(VEHICLES),
+        "crf_per_size_doubling": 10 * float(w[1]) / k,
+        "crf_per_score_logit": 10 * float(w[2]) / k,
         "weights": [float(v) for v in w],
         "k": k,
         "tolerance_ref": tol_ref,
         "tolerance_ref_percentile": REF_PERCENTILE,
-        "training": {**report, "command": "npm run train:object-jnd", "seconds": round(time.time() - t0, 1)},
+        "training": {**report, "command": "npm run train:object-jnd"},
         "tolerance_percentiles": {str(p): float(np.percentile(tol, p)) for p in (10, 25, 50, 75, 90)},
     }
     a.out.write_text(json.dumps(model, indent=1) + "\n")
