@@ -34,7 +34,7 @@ import { checkOutputPath } from './util/atomic-output.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
-import { detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
+import { DEFAULT_DETECTOR_OFFSETS, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
 import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpec } from './machines/registry.ts';
 import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
@@ -115,7 +115,7 @@ export interface EncodeOptions {
   input: InputSpec | string;
   output: string;
   /**
-   * Where the per-MB offsets come from: det-roi for a detector machine and the DMV-JND for
+   * Where the per-MB offsets come from: det-scale for a detector machine and the DMV-JND for
    * cifar (the defaults), another detector method, a synthetic map, or any other method
    * (benchmarks' baselines) built from the run's frame analyser.
    */
@@ -123,7 +123,7 @@ export interface EncodeOptions {
   /**
    * The machine the video is encoded for (machines/registry.ts; default centernet): it
    * guides the detector methods' offsets (det-roi, ...) and verifies. The default offsets
-   * follow it: det-roi for a detector, the DMV-JND for cifar.
+   * follow it: det-scale for a detector, the DMV-JND for cifar.
    */
   machine?: string;
   /** Further machines to verify with (reports carry each under machines.<name>). */
@@ -247,9 +247,10 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   }
   const machineSpec = parseMachine(opts.machine ?? DEFAULT_MACHINE);
   const verifyNames = [...new Set([machineSpec.name, ...(opts.verifyMachines ?? []).map((n) => parseMachine(n).name)])];
-  // A detector's default is its box ROI: the best method by the detector bench (the detector-trained
-  // DMV-JND lost to it, bench/results/detector-bench-dmv-jnd).
-  const requested = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets('det-roi')! : 'jnd');
+  // A detector's default is its box ROI graded by object size: the best method by the detector
+  // bench on both windows (bench/results/detector-bench-det-scale, -middle); det-roi, obj-jnd and
+  // the detector-trained DMV-JND lost to it.
+  const requested = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets(DEFAULT_DETECTOR_OFFSETS)! : 'jnd');
   // `jnd` is the machine's own DMV-JND: the detector-trained one for centernet.
   const source =
     requested === 'jnd-cifar' ? 'jnd' : requested === 'jnd' && machineSpec.kind === 'centernet' ? parseDetectorOffsets('dmv-jnd')! : requested;

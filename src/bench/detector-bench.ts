@@ -36,7 +36,7 @@ import { parseMethod } from './methods.ts';
 import { checkCrfs, clipList, jndKey, mean as meanOf, median as medianOf, pointKey, PointCache, stripRate as strip, type BenchEvents, type ClipEntry } from './run-bench.ts';
 
 export const DETECTOR_BENCH_CRFS = [18, 23, 28, 33, 38, 43, 48, 51];
-export const DETECTOR_DEFAULT_METHODS = ['x264', 'det-roi', 'det-heat', 'det-roi-shuffled', 'dmv-jnd-cifar', 'hvs-jnd'];
+export const DETECTOR_DEFAULT_METHODS = ['x264', 'det-scale', 'det-roi', 'det-heat', 'det-roi-shuffled', 'dmv-jnd-cifar', 'hvs-jnd'];
 /** F1 knee: the lowest rate from which F1 stays >= the noise floor (x264 at CRF 12) minus this. */
 export const F1_KNEE_MARGIN = 0.05;
 export const NOISE_CRF = 12;

@@ -41,7 +41,7 @@ export const SEARCH_KINDS = ['regional-confident', 'regional-all', 'global-confi
 export const DETECTOR_SEARCH_KINDS = ['f1', 'map50'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number] | (typeof DETECTOR_SEARCH_KINDS)[number];
 /** The detector search's candidate methods by default (plain x264 is always searched). */
-export const DEFAULT_DETECTOR_SEARCH_METHODS = ['det-roi'];
+export const DEFAULT_DETECTOR_SEARCH_METHODS = ['det-scale'];
 export const DEFAULT_SEARCH_CACHE = join(tmpdir(), 'dmvjnd-search-cache');
 
 export interface Segment {

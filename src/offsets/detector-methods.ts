@@ -12,8 +12,8 @@
  *                               DMV-JND's offsets (2 x JND rule) bounded to [in, out]: does the
  *                               learned JND place bits better than a flat `in` within a box?
  *   obj-jnd[@in,out]            det-roi graded by the object-level detector JND learned from
- *                               real x264 encodes (models/detectors/object_jnd.json): a box
- *                               gets in + (its tolerated CRF - the reference's), at most out
+ *                               real x264 encodes (models/detectors/object_jnd.json), rate-aware:
+ *                               larger and more tolerant boxes coarser (objectJndOffsets)
  *   det-scale[@in,out[,slope]]  det-roi graded by object size: a box of side s (sqrt of its
  *                               area) gets in + slope * log2(s / 32 px) (at most out): small
  *                               objects finest, large ones coarser
@@ -65,15 +65,17 @@ export interface JndMapping {
   maxOffset: number;
 }
 
-/** Provisional until measured on the dev clips (bench/results/det-*). */
+/** The in/out offsets and dilation every det-* method starts from (measured: bench/results/detector-bench*). */
 export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
+/** `encode`'s offsets under a detector machine. */
+export const DEFAULT_DETECTOR_OFFSETS = 'det-scale';
 /** det-scale: boxes up to this side (pixels) get `in` unchanged; its default QP per size doubling. */
 export const DET_SCALE_REFERENCE_SIDE = 32;
 export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | det-scale[@in,out[,slope]] (det-roi graded by object size: +slope QP, default 3, per doubling of a box side above 32 px) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
+export const DETECTOR_OFFSET_HELP = 'det-scale[@in,out[,slope]] (the default: det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {

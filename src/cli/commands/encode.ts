@@ -22,13 +22,14 @@ export const encodeCommand = {
         describe: 'Input video (any format FFmpeg reads), or lavfi:<graph>; omitted: the embedded sample clip',
       })
       .option('output', { alias: 'o', type: 'string', describe: 'Output MP4 path [default: <input>.dmvjnd.mp4]' })
-      .option('offsets', { type: 'string', defaultDescription: 'det-roi for a detector machine, jnd for cifar', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND: the detector-trained one for centernet, the CIFAR-trained one for cifar; the paper's rule: the JND sets each MB's QP) | jnd-cifar (the CIFAR-trained DMV-JND whatever the machine) | jnd-centred (the CIFAR one's offsets minus their frame mean) | ${SYNTHETIC_OFFSET_HELP}` })
+      .option('offsets', { type: 'string', defaultDescription: 'det-scale for a detector machine, jnd for cifar', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND: the detector-trained one for centernet, the CIFAR-trained one for cifar; the paper's rule: the JND sets each MB's QP) | jnd-cifar (the CIFAR-trained DMV-JND whatever the machine) | jnd-centred (the CIFAR one's offsets minus their frame mean) | ${SYNTHETIC_OFFSET_HELP}` })
       .option('verify', { type: 'boolean', default: false, describe: "Decode the result and report the machine's agreement (detection F1 and mAP@0.5, or RCA for cifar) and PSNR against the input" })
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
       .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
       .option('analysis-thread', { type: 'string', group: 'JND:', choices: ['worker', 'main'], default: 'worker', describe: 'Run the JND analysis on a worker thread beside decoding and x264 (worker), or in line (main: slower, for comparison)' })
-      .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'Detector-guided encode at CRF 23 (boxes finer, background coarser), then check the detector still finds the same objects')
-      .example('$0 encode clip.mp4 --offsets det-roi@-3,+10 --analysis-stride 4', 'Other in/out offsets, detector every 4th frame')
+      .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'Detector-guided encode at CRF 23 (small objects 2 QP finer, large ones graded coarser, background 12 coarser), then check the detector still finds the same objects')
+      .example('$0 encode clip.mp4 --offsets det-roi@-3,+10 --analysis-stride 4', 'Flat box ROI with other in/out offsets, detector every 4th frame')
+      .example('$0 encode cam.mp4 --analysis-max-stride 32', 'A static camera: skip detections while nothing moves, at most 32 frames apart')
       .example('$0 encode clip.mp4 --machine cifar --verify', 'The paper reproduction: CIFAR-trained DMV-JND offsets, RCA of the CIFAR classifiers')
       .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {

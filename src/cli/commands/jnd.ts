@@ -12,7 +12,7 @@ import { renderDetectorFigure, renderJndFigure } from '../../visual/jnd-figure.t
 import { analysisPrecisionOption, fail, fmt, inputFromArg, jndFromArgs, jndOptions, loadModelsFromArgs, machineOption, modelOptions, note, print, providerArg } from '../shared.ts';
 import { isDetector, loadMachine, parseMachine } from '../../machines/registry.ts';
 import type { DetectorMachine } from '../../machines/detector.ts';
-import { DETECTOR_METHODS, DETECTOR_OFFSET_HELP, detectorMap, detectorOffsetName, parseDetectorOffsets, usesDetectorJnd } from '../../offsets/detector-methods.ts';
+import { DEFAULT_DETECTOR_OFFSETS, DETECTOR_METHODS, DETECTOR_OFFSET_HELP, detectorMap, detectorOffsetName, parseDetectorOffsets, usesDetectorJnd } from '../../offsets/detector-methods.ts';
 import { readObjectJndModel } from '../../machines/detector-runner.ts';
 import { boxSaliency } from '../../offsets/detector-roi.ts';
 import { DEFAULT_GUIDE_SIZE, DETECTOR_JND_GAIN } from '../../pipeline.ts';
@@ -22,7 +22,7 @@ export const jndCommand = {
   describe: "Picture what dmvjnd sees: the detector's boxes, its heatmap and the QP offsets (or, for cifar, the merged CAM and DMV-JND map) side by side (PNG)",
   builder: (y: Argv) =>
     machineOption(analysisPrecisionOption(jndOptions(modelOptions(y))))
-      .option('offsets', { type: 'string', default: 'det-roi', describe: `Detector machines: which offsets to show: ${DETECTOR_OFFSET_HELP}` })
+      .option('offsets', { type: 'string', default: DEFAULT_DETECTOR_OFFSETS, describe: `Detector machines: which offsets to show: ${DETECTOR_OFFSET_HELP}` })
       .positional('input', { type: 'string', describe: 'An image or video; omitted: the embedded sample clip' })
       .option('output', { alias: 'o', type: 'string', default: 'dmvjnd-jnd.png', describe: 'Output PNG' })
       .option('frame', { type: 'number', default: 0, describe: 'Which frame of a video (0-based)' })

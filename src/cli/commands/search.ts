@@ -20,7 +20,7 @@ export const searchCommand = {
       .positional('input', { type: 'string', demandOption: true, describe: 'Input video (or lavfi:<graph>)' })
       .option('min-f1', { type: 'number', describe: 'Detector machines: target detection F1 against the source on every sample, in (0, 1] [default: 0.95]' })
       .option('min-map50', { type: 'number', describe: 'Detector machines: target mAP@0.5 instead of F1, in (0, 1]' })
-      .option('methods', { type: 'string', default: DEFAULT_DETECTOR_SEARCH_METHODS.join(','), describe: 'Detector machines: the detector-guided methods to search beside plain x264 (det-roi[@in,out], det-heat[@in,out])' })
+      .option('methods', { type: 'string', default: DEFAULT_DETECTOR_SEARCH_METHODS.join(','), describe: 'Detector machines: the detector-guided methods to search beside plain x264 (det-scale[@in,out[,slope]], det-roi[@in,out], det-heat[@in,out], ...)' })
       .option('min-rca', { type: 'number', default: 0.99, describe: 'cifar: target RCA (fraction) every sample must reach' })
       .option('kind', { type: 'string', choices: [...SEARCH_KINDS, ...DETECTOR_SEARCH_KINDS] as unknown as string[], describe: 'cifar: which RCA the target applies to [default: regional-confident]' })
       .option('samples', { type: 'number', default: 4, describe: 'Number of sampled segments' })
