@@ -39,7 +39,7 @@ import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpe
 import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
 import type { DetectorMachine } from './machines/detector.ts';
-import { readObjectJndModel, type InputSize } from './machines/detector-runner.ts';
+import { withObjectJndModel, type InputSize } from './machines/detector-runner.ts';
 import { lumaThumbnail } from './offsets/static-gate.ts';
 import { DEFAULT_DETECTION_MATCH } from './metrics/detection.ts';
 
@@ -255,8 +255,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const source =
     requested === 'jnd-cifar' ? 'jnd' : requested === 'jnd' && machineSpec.kind === 'centernet' ? parseDetectorOffsets('dmv-jnd')! : requested;
   const jndSource = source === 'jnd' || source === 'jnd-centred';
-  const detSpec = typeof source === 'object' && source.kind === 'detector' ? source : undefined;
-  const det = detSpec?.method === 'obj-jnd' && !detSpec.objectJnd ? { ...detSpec, objectJnd: readObjectJndModel(opts.modelsDir ?? DEFAULT_MODELS_DIR) } : detSpec;
+  const det = typeof source === 'object' && source.kind === 'detector' ? withObjectJndModel(source, opts.modelsDir ?? DEFAULT_MODELS_DIR) : undefined;
   const detJnd = det !== undefined && usesDetectorJnd(det);
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);

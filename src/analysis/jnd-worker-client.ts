@@ -7,21 +7,18 @@
  * calling thread).
  */
 import type { Worker } from 'node:worker_threads';
-import { guardLoading, spawnWorker } from '../util/spawn-worker.ts';
+import { loadInWorker, spawnWorker } from '../util/spawn-worker.ts';
+import { fromWorkerError } from '../util/worker-protocol.ts';
 import { DmvjndError } from '../errors.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
 import type { AnalysisPrecision } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
 import type { FrameJnd } from './analyser.ts';
 import type { ViewSize } from './machine-view.ts';
-import type { JndWorkerInit, JndWorkerReply, WorkerError } from './jnd-worker.ts';
+import type { JndWorkerInit, JndWorkerReply } from './jnd-worker.ts';
 
 function spawn(init: JndWorkerInit): Worker {
   return spawnWorker(import.meta.url, 'jnd-worker', init);
-}
-
-function toError(e: WorkerError): DmvjndError {
-  return new DmvjndError(e.stage, e.file, e.reason);
 }
 
 export class WorkerJndAnalyser {
@@ -46,7 +43,7 @@ export class WorkerJndAnalyser {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if ('error' in m) p.reject(toError(m.error));
+      if ('error' in m) p.reject(fromWorkerError(m.error));
       else if ('jnd' in m) {
         this.busyMs += m.ms;
         p.resolve(m);
@@ -73,28 +70,7 @@ export class WorkerJndAnalyser {
   /** Start a worker and load the generator and the four JND classifiers in it. */
   static async start(opts: { modelsDir?: string; provider: Provider; threads?: number; precision: AnalysisPrecision; onNote?: (line: string) => void }): Promise<WorkerJndAnalyser> {
     const worker = spawn({ modelsDir: opts.modelsDir, provider: opts.provider, threads: opts.threads, precision: opts.precision });
-    const loading = new Promise<{ provider: 'cpu' | 'cuda'; dir: string }>((resolve, reject) => {
-      const onMessage = (m: JndWorkerReply) => {
-        if (m.id !== -1) return;
-        if ('note' in m) opts.onNote?.(m.note);
-        else if ('error' in m) done(() => reject(toError(m.error)));
-        else if ('ready' in m) done(() => resolve(m.ready));
-      };
-      const onError = (err: Error) => done(() => reject(new DmvjndError('load model', opts.modelsDir, `the analysis worker failed to start (${err.message})`, { cause: err })));
-      const onExit = (code: number) => done(() => reject(new DmvjndError('load model', opts.modelsDir, `the analysis worker exited while loading the models (code ${code})`)));
-      const done = (settle: () => void) => {
-        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-        settle();
-      };
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    });
-    const unguard = guardLoading(worker, loading);
-    const ready = await loading
-      .catch(async (err: unknown) => {
-        await worker.terminate();
-        throw err;
-      })
-      .finally(unguard);
+    const ready = await loadInWorker<{ provider: 'cpu' | 'cuda'; dir: string }>(worker, { what: 'analysis worker', file: opts.modelsDir, onNote: opts.onNote });
     return new WorkerJndAnalyser(worker, ready.provider, ready.dir);
   }
 

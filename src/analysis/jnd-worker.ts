@@ -8,7 +8,7 @@
  * as { id: -1, error } and the worker exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DmvjndError, reasonOf } from '../errors.ts';
+import { toWorkerError, type WorkerError } from '../util/worker-protocol.ts';
 import { loadModels, type AnalysisPrecision, type ModelSet } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
 import { jndOfView, mergedCamOfView } from './jnd-from-view.ts';
@@ -21,11 +21,6 @@ export interface JndWorkerInit {
   precision: AnalysisPrecision;
 }
 
-export interface WorkerError {
-  stage: DmvjndError['stage'];
-  file: string | undefined;
-  reason: string;
-}
 
 export type JndWorkerReply =
   | { id: -1; ready: { provider: 'cpu' | 'cuda'; dir: string } }
@@ -36,11 +31,6 @@ export type JndWorkerReply =
 const port = parentPort!;
 const init = workerData as JndWorkerInit;
 
-function errorOf(err: unknown): WorkerError {
-  return err instanceof DmvjndError
-    ? { stage: err.stage, file: err.file, reason: err.reason }
-    : { stage: 'analyse', file: undefined, reason: reasonOf(err) };
-}
 
 let models: ModelSet;
 try {
@@ -54,7 +44,7 @@ try {
     onNote: (note) => port.postMessage({ id: -1, note } satisfies JndWorkerReply),
   });
 } catch (err) {
-  port.postMessage({ id: -1, error: errorOf(err) } satisfies JndWorkerReply);
+  port.postMessage({ id: -1, error: toWorkerError(err) } satisfies JndWorkerReply);
   process.exit(0);
 }
 port.postMessage({ id: -1, ready: { provider: models.provider, dir: models.dir } } satisfies JndWorkerReply);
@@ -75,7 +65,7 @@ port.on('message', (msg: { id: number; rgb: Uint8Array; view: ViewSize } | { clo
       const r = await jndOfView(models, await mergedCamOfView(models, msg.rgb, msg.view));
       port.postMessage({ id: msg.id, jnd: r.jnd, mergedCam: r.mergedCam, ms: performance.now() - t0 } satisfies JndWorkerReply, [r.jnd.buffer as ArrayBuffer, r.mergedCam.buffer as ArrayBuffer]);
     } catch (err) {
-      port.postMessage({ id: msg.id, error: errorOf(err) } satisfies JndWorkerReply);
+      port.postMessage({ id: msg.id, error: toWorkerError(err) } satisfies JndWorkerReply);
     }
   });
 });

@@ -23,7 +23,7 @@ import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { DmvjndError } from '../errors.ts';
 import { DEFAULT_MODELS_DIR, type ModelSet } from '../inference/models.ts';
-import { readObjectJndModel } from '../machines/detector-runner.ts';
+import { withObjectJndModel } from '../machines/detector-runner.ts';
 import type { DetectorMachine } from '../machines/detector.ts';
 import type { Machine, MachineScores } from '../machines/machine.ts';
 import { DEFAULT_X264, type X264Settings } from '../media/x264-settings.ts';
@@ -193,9 +193,7 @@ export interface DetectorBenchOptions {
 export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: DetectorBenchEvent) => void = () => {}): Promise<DetectorBenchResult> {
   // obj-jnd carries its fitted model in its offsets, so a refit changes the cache key too.
   const methods = opts.methods.map(parseDetectorBenchMethod).map((m) =>
-    typeof m.offsets === 'object' && m.offsets.kind === 'detector' && m.offsets.method === 'obj-jnd' && !m.offsets.objectJnd
-      ? { ...m, offsets: { ...m.offsets, objectJnd: readObjectJndModel(opts.modelsDir ?? DEFAULT_MODELS_DIR) } }
-      : m,
+    typeof m.offsets === 'object' && m.offsets.kind === 'detector' ? { ...m, offsets: withObjectJndModel(m.offsets, opts.modelsDir ?? DEFAULT_MODELS_DIR) } : m,
   );
   if (!methods.some((m) => m.name === DETECTOR_ANCHOR)) methods.unshift(parseDetectorBenchMethod(DETECTOR_ANCHOR));
   const names = new Set<string>();

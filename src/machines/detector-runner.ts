@@ -78,6 +78,11 @@ export function readObjectJndModel(dir: string): ObjectJndModel {
   return m;
 }
 
+/** An obj-jnd spec with its model read from `dir` (other specs, or one already loaded, as given). */
+export function withObjectJndModel<S extends { method: string; objectJnd?: ObjectJndModel }>(spec: S, dir: string): S {
+  return spec.method === 'obj-jnd' && !spec.objectJnd ? { ...spec, objectJnd: readObjectJndModel(dir) } : spec;
+}
+
 export interface DetectorRunner {
   readonly name: string;
   readonly resize: Resize;

@@ -5,21 +5,18 @@
  * started while the input opens, closed between two model runs on Ctrl-C.
  */
 import type { Worker } from 'node:worker_threads';
-import { guardLoading, spawnWorker } from '../util/spawn-worker.ts';
+import { loadInWorker, spawnWorker } from '../util/spawn-worker.ts';
+import { fromWorkerError } from '../util/worker-protocol.ts';
 import type { Frame } from 'node-av/lib';
 import { DmvjndError } from '../errors.ts';
 import type { Provider } from '../inference/onnx.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
 import { DetectorInputScaler } from './detector.ts';
 import type { DetectorOutput, DetectorSpec, Resize } from './detector-runner.ts';
-import type { DetectorWorkerInit, DetectorWorkerReply, WorkerError } from './detector-worker.ts';
+import type { DetectorWorkerInit, DetectorWorkerReply } from './detector-worker.ts';
 
 function spawn(init: DetectorWorkerInit): Worker {
   return spawnWorker(import.meta.url, 'detector-worker', init);
-}
-
-function toError(e: WorkerError): DmvjndError {
-  return new DmvjndError(e.stage, e.file, e.reason);
 }
 
 export class WorkerDetector {
@@ -45,7 +42,7 @@ export class WorkerDetector {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if ('error' in m) p.reject(toError(m.error));
+      if ('error' in m) p.reject(fromWorkerError(m.error));
       else if ('output' in m) {
         this.busyMs += m.ms;
         p.resolve(m.output);
@@ -68,28 +65,7 @@ export class WorkerDetector {
 
   static async start(opts: { spec: DetectorSpec; provider: Provider; threads?: number; withJnd?: boolean; onNote?: (line: string) => void }): Promise<WorkerDetector> {
     const worker = spawn({ spec: opts.spec, provider: opts.provider, threads: opts.threads, withJnd: opts.withJnd });
-    const loading = new Promise<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>((resolve, reject) => {
-      const onMessage = (m: DetectorWorkerReply) => {
-        if (m.id !== -1) return;
-        if ('note' in m) opts.onNote?.(m.note);
-        else if ('error' in m) done(() => reject(toError(m.error)));
-        else if ('ready' in m) done(() => resolve(m.ready));
-      };
-      const onError = (err: Error) => done(() => reject(new DmvjndError('load model', opts.spec.path, `the detector worker failed to start (${err.message})`, { cause: err })));
-      const onExit = (code: number) => done(() => reject(new DmvjndError('load model', opts.spec.path, `the detector worker exited while loading the model (code ${code})`)));
-      const done = (settle: () => void) => {
-        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-        settle();
-      };
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    });
-    const unguard = guardLoading(worker, loading);
-    const ready = await loading
-      .catch(async (err: unknown) => {
-        await worker.terminate();
-        throw err;
-      })
-      .finally(unguard);
+    const ready = await loadInWorker<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>(worker, { what: 'detector worker', file: opts.spec.path, onNote: opts.onNote });
     return new WorkerDetector(worker, ready.provider, ready.resize, ready.files);
   }
 

@@ -7,7 +7,7 @@
  * answered with { id, output, ms } or { id, error }; a load failure is { id: -1, error }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DmvjndError, reasonOf } from '../errors.ts';
+import { toWorkerError, type WorkerError } from '../util/worker-protocol.ts';
 import type { Provider } from '../inference/onnx.ts';
 import { loadDetectorRunner, type DetectorOutput, type DetectorRunner, type DetectorSpec, type Resize } from './detector-runner.ts';
 
@@ -19,11 +19,6 @@ export interface DetectorWorkerInit {
   withJnd?: boolean;
 }
 
-export interface WorkerError {
-  stage: DmvjndError['stage'];
-  file: string | undefined;
-  reason: string;
-}
 
 export type DetectorWorkerReply =
   | { id: -1; ready: { provider: 'cpu' | 'cuda'; resize: Resize; files: string[]; classes: string[] } }
@@ -34,9 +29,6 @@ export type DetectorWorkerReply =
 const port = parentPort!;
 const init = workerData as DetectorWorkerInit;
 
-function errorOf(err: unknown): WorkerError {
-  return err instanceof DmvjndError ? { stage: err.stage, file: err.file, reason: err.reason } : { stage: 'analyse', file: undefined, reason: reasonOf(err) };
-}
 
 let runner: DetectorRunner;
 try {
@@ -47,7 +39,7 @@ try {
     onNote: (note) => port.postMessage({ id: -1, note } satisfies DetectorWorkerReply),
   });
 } catch (err) {
-  port.postMessage({ id: -1, error: errorOf(err) } satisfies DetectorWorkerReply);
+  port.postMessage({ id: -1, error: toWorkerError(err) } satisfies DetectorWorkerReply);
   process.exit(0);
 }
 port.postMessage({ id: -1, ready: { provider: runner.provider, resize: runner.resize, files: runner.files, classes: runner.classes } } satisfies DetectorWorkerReply);
@@ -68,7 +60,7 @@ port.on('message', (msg: { id: number; rgb: Uint8Array; frameWidth: number; fram
       const output = await runner.run(msg.rgb, msg.frameWidth, msg.frameHeight);
       port.postMessage({ id: msg.id, output, ms: performance.now() - t0 } satisfies DetectorWorkerReply);
     } catch (err) {
-      port.postMessage({ id: msg.id, error: errorOf(err) } satisfies DetectorWorkerReply);
+      port.postMessage({ id: msg.id, error: toWorkerError(err) } satisfies DetectorWorkerReply);
     }
   });
 });

@@ -32,28 +32,38 @@ function checkFinite(value: number, what: string): void {
  * dilate 0 selects exactly the macroblocks it covers.
  */
 export function detRoiOffsets(dets: readonly Detection[], grid: MacroblockGrid, opts: DetRoiOptions): Float32Array {
+  checkRoiOptions(opts);
+  const out = new Float32Array(grid.count).fill(opts.outside);
+  for (const d of dets) {
+    if (!(d.score >= opts.minScore)) continue;
+    forBoxMacroblocks(d, grid, opts.dilate, (from, to) => out.fill(opts.inside, from, to));
+  }
+  return out;
+}
+
+function checkRoiOptions(opts: DetRoiOptions): void {
   checkFinite(opts.inside, 'inside offset');
   checkFinite(opts.outside, 'outside offset');
   checkFinite(opts.minScore, 'minimum score');
   if (!(Number.isFinite(opts.dilate) && opts.dilate >= 0)) {
     throw new RangeError(`Expected a non-negative finite dilation in pixels but received ${opts.dilate}`);
   }
-  const out = new Float32Array(grid.count).fill(opts.outside);
-  for (const d of dets) {
-    if (!(d.score >= opts.minScore)) continue;
-    const x1 = d.box.x1 - opts.dilate;
-    const y1 = d.box.y1 - opts.dilate;
-    const x2 = d.box.x2 + opts.dilate;
-    const y2 = d.box.y2 + opts.dilate;
-    if (!(x2 > x1 && y2 > y1)) continue; // no area, no overlap
-    // Column c overlaps iff 16c < x2 and 16c + 16 > x1.
-    const c0 = Math.max(0, Math.floor(x1 / MB_SIZE));
-    const c1 = Math.min(grid.cols - 1, Math.ceil(x2 / MB_SIZE) - 1);
-    const r0 = Math.max(0, Math.floor(y1 / MB_SIZE));
-    const r1 = Math.min(grid.rows - 1, Math.ceil(y2 / MB_SIZE) - 1);
-    for (let r = r0; r <= r1; r++) out.fill(opts.inside, r * grid.cols + c0, r * grid.cols + c1 + 1);
-  }
-  return out;
+}
+
+/** Calls visit(from, to) for each macroblock row run [from, to) (grid indices) the dilated box overlaps with positive area. */
+function forBoxMacroblocks(d: Detection, grid: MacroblockGrid, dilate: number, visit: (from: number, to: number) => void): void {
+  const x1 = d.box.x1 - dilate;
+  const y1 = d.box.y1 - dilate;
+  const x2 = d.box.x2 + dilate;
+  const y2 = d.box.y2 + dilate;
+  if (!(x2 > x1 && y2 > y1)) return; // no area, no overlap
+  // Column c overlaps iff 16c < x2 and 16c + 16 > x1.
+  const c0 = Math.max(0, Math.floor(x1 / MB_SIZE));
+  const c1 = Math.min(grid.cols - 1, Math.ceil(x2 / MB_SIZE) - 1);
+  const r0 = Math.max(0, Math.floor(y1 / MB_SIZE));
+  const r1 = Math.min(grid.rows - 1, Math.ceil(y2 / MB_SIZE) - 1);
+  if (c1 < c0) return;
+  for (let r = r0; r <= r1; r++) visit(r * grid.cols + c0, r * grid.cols + c1 + 1);
 }
 
 export interface DetScaleOptions extends DetRoiOptions {
@@ -154,17 +164,18 @@ export function objectJndOffsets(dets: readonly Detection[], grid: MacroblockGri
 
 /** Boxes (score >= minScore) with an offset each, never above `outside`; a macroblock under several takes the finest. */
 function gradedBoxOffsets(dets: readonly Detection[], grid: MacroblockGrid, opts: DetRoiOptions, offsetOf: (d: Detection) => number): Float32Array {
+  checkRoiOptions(opts);
   const out = new Float32Array(grid.count).fill(opts.outside);
   const seen = new Uint8Array(grid.count);
   for (const d of dets) {
     if (!(d.score >= opts.minScore)) continue;
     const offset = Math.min(opts.outside, offsetOf(d));
-    const one = detRoiOffsets([d], grid, { ...opts, inside: 1, outside: 0, minScore: d.score });
-    for (let i = 0; i < grid.count; i++) {
-      if (one[i] === 0) continue;
-      out[i] = seen[i] ? Math.min(out[i], offset) : offset;
-      seen[i] = 1;
-    }
+    forBoxMacroblocks(d, grid, opts.dilate, (from, to) => {
+      for (let i = from; i < to; i++) {
+        out[i] = seen[i] ? Math.min(out[i], offset) : offset;
+        seen[i] = 1;
+      }
+    });
   }
   return out;
 }

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { DmvjndError } from '../errors.ts';
 import { onInterrupt } from './atomic-output.ts';
+import { fromWorkerError, type WorkerLoadReply } from './worker-protocol.ts';
 
 /**
  * Start a worker-thread module given relative to the caller (`base` = its import.meta.url):
@@ -34,4 +36,35 @@ export function guardLoading(worker: Worker, loaded: Promise<unknown>): () => vo
     worker.postMessage({ close: true });
     await gone;
   });
+}
+
+/**
+ * Wait for a spawned worker to load its models: its notes go to `onNote`, its ready payload
+ * is returned; a load error, a failed start or an early exit rejects with one sentence naming
+ * `file` and the worker (`what`), after terminating it. Ctrl-C meanwhile is guarded (guardLoading).
+ */
+export async function loadInWorker<R>(worker: Worker, opts: { what: string; file: string | undefined; onNote?: (line: string) => void }): Promise<R> {
+  const loading = new Promise<R>((resolve, reject) => {
+    const onMessage = (m: WorkerLoadReply<R> | { id: number }) => {
+      if (m.id !== -1) return;
+      const r = m as WorkerLoadReply<R>;
+      if ('note' in r) opts.onNote?.(r.note);
+      else if ('error' in r) done(() => reject(fromWorkerError(r.error)));
+      else if ('ready' in r) done(() => resolve(r.ready));
+    };
+    const onError = (err: Error) => done(() => reject(new DmvjndError('load model', opts.file, `the ${opts.what} failed to start (${err.message})`, { cause: err })));
+    const onExit = (code: number) => done(() => reject(new DmvjndError('load model', opts.file, `the ${opts.what} exited while loading its models (code ${code})`)));
+    const done = (settle: () => void) => {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      settle();
+    };
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+  });
+  const unguard = guardLoading(worker, loading);
+  return loading
+    .catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    })
+    .finally(unguard);
 }

@@ -13,7 +13,7 @@ import { analysisPrecisionOption, fail, fmt, inputFromArg, jndFromArgs, jndOptio
 import { isDetector, loadMachine, parseMachine } from '../../machines/registry.ts';
 import type { DetectorMachine } from '../../machines/detector.ts';
 import { DEFAULT_DETECTOR_OFFSETS, DETECTOR_METHODS, DETECTOR_OFFSET_HELP, detectorMap, detectorOffsetName, parseDetectorOffsets, usesDetectorJnd } from '../../offsets/detector-methods.ts';
-import { readObjectJndModel } from '../../machines/detector-runner.ts';
+import { withObjectJndModel } from '../../machines/detector-runner.ts';
 import { boxSaliency } from '../../offsets/detector-roi.ts';
 import { DEFAULT_GUIDE_SIZE, DETECTOR_JND_GAIN } from '../../pipeline.ts';
 
@@ -87,7 +87,7 @@ function mean(v: Float32Array): number {
 async function detectorPicture(a: Record<string, unknown> & { json: boolean }): Promise<void> {
   const parsed = parseDetectorOffsets(String(a.offsets));
   if (!parsed) throw new DmvjndError('arguments', undefined, `expected --offsets ${DETECTOR_METHODS.join(', ')} (optionally @in,out) with a detector machine but received "${a.offsets}"`);
-  const spec = parsed.method === 'obj-jnd' ? { ...parsed, objectJnd: readObjectJndModel(String(a.models)) } : parsed;
+  const spec = withObjectJndModel(parsed, String(a.models));
   const jnd = jndFromArgs(a as never);
   const machineSpec = parseMachine(String(a.machine));
   const machine = (await loadMachine(machineSpec, {
