@@ -20,7 +20,9 @@
  *
  * The detector runs every `stride` frames. A frame between two analysed frames gets the
  * union of both frames' boxes (the encoder decodes at least one stride ahead, so the next
- * analysis is known): an object that moves within the stride stays covered.
+ * analysis is known): an object that moves within the stride stays covered. With the
+ * `-interp` suffix (det-roi-interp, det-scale-interp, obj-jnd-interp) each object's box moves
+ * linearly from one analysis to the next instead (box-motion.ts): one box wide, not two.
  */
 import { DmvjndError } from '../errors.ts';
 import type { DetectorOutput } from '../machines/detector-runner.ts';
@@ -29,6 +31,7 @@ import { MAX_LOOKAHEAD, type FrameContext, type OffsetProvider } from '../media/
 import { shuffledOffsets } from './controls.ts';
 import { placedQpOffsets, type JndPooling } from '../jnd/qp-mapping.ts';
 import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
+import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
 
 export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'obj-jnd', 'dmv-jnd', 'dmv-jnd-roi'] as const;
@@ -54,7 +57,13 @@ export interface DetectorOffsetSpec {
   objectJnd?: ObjectJndModel;
   /** dmv-jnd: the multiplier on the detector-trained JND before the 2 x JND rule (undefined: the run's --jnd-gain). */
   gain?: number;
+  /** Between analyses, move each box linearly instead of taking the union of both analyses' boxes. */
+  interpolate?: boolean;
 }
+
+/** The box methods that take the `-interp` suffix. */
+export const INTERPOLATING_METHODS: readonly DetectorMethod[] = ['det-roi', 'det-scale', 'obj-jnd'];
+const INTERP_SUFFIX = '-interp';
 
 /** How a JND map becomes offsets (dmv-jnd): the encode's base QP and JND settings. */
 export interface JndMapping {
@@ -75,14 +84,21 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale[@in,out[,slope]] (the default: det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
+export const DETECTOR_OFFSET_HELP = 'det-scale[@in,out[,slope]] (the default: det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-scale-interp, det-roi-interp, obj-jnd-interp (between two detections each box moves linearly, instead of both detections\' boxes) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
   const t = text.trim();
   const at = t.indexOf('@');
-  const method = (at < 0 ? t : t.slice(0, at)) as DetectorMethod;
+  const named = at < 0 ? t : t.slice(0, at);
+  const interpolate = named.endsWith(INTERP_SUFFIX) && INTERPOLATING_METHODS.includes(named.slice(0, -INTERP_SUFFIX.length) as DetectorMethod);
+  const method = (interpolate ? named.slice(0, -INTERP_SUFFIX.length) : named) as DetectorMethod;
   if (!DETECTOR_METHODS.includes(method)) return undefined;
+  const spec = parseDetectorMethod(t, method, at);
+  return interpolate ? { ...spec, interpolate: true } : spec;
+}
+
+function parseDetectorMethod(t: string, method: DetectorMethod, at: number): DetectorOffsetSpec {
   if (method === 'dmv-jnd' || method === 'dmv-jnd-roi') {
     const gain = at < 0 ? undefined : Number(t.slice(at + 1));
     if (gain !== undefined && !(Number.isFinite(gain) && gain >= 0 && t.slice(at + 1).trim() !== '')) {
@@ -112,7 +128,8 @@ export function detectorOffsetName(s: DetectorOffsetSpec): string {
   const d = DEFAULT_DET_OFFSETS;
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
   const slope = s.method === 'det-scale' && s.slope !== DEFAULT_DET_SCALE_SLOPE ? `,${s.slope}` : '';
-  return s.inside === d.inside && s.outside === d.outside && slope === '' ? s.method : `${s.method}@${sign(s.inside)},${sign(s.outside)}${slope}`;
+  const method = s.interpolate ? `${s.method}${INTERP_SUFFIX}` : s.method;
+  return s.inside === d.inside && s.outside === d.outside && slope === '' ? method : `${method}@${sign(s.inside)},${sign(s.outside)}${slope}`;
 }
 
 /** Where a frame's detections come from: the detector worker, or a machine on this thread (benchmarks, with a memo). */
@@ -226,11 +243,17 @@ export function detectorOffsetProvider(
     // Analyses (and decisions) no later frame can need any more.
     for (const i of [...analysed.keys()]) if (i < before) analysed.delete(i);
     for (const i of [...decided]) if (i < before) decided.delete(i);
+    const between = before !== ctx.index && after >= 0;
+    if (between && spec.interpolate) {
+      const [b, a] = [await analysed.get(before)!, await analysed.get(after)!];
+      const detections = interpolateDetections(b.detections, a.detections, (ctx.index - before) / (after - before), opts.minScore);
+      return detectorMap(spec, [{ width: b.width, height: b.height, detections, heatmap: undefined }], ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
+    }
     // The frames between two analyses share one map: build it once.
     const key = before === ctx.index ? `${before}` : `${before}|${after}`;
     if (key !== lastKey || !lastMap) {
       const outputs = [await analysed.get(before)!];
-      if (before !== ctx.index && after >= 0) outputs.push(await analysed.get(after)!);
+      if (between) outputs.push(await analysed.get(after)!);
       lastMap = detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
       lastKey = key;
     }
