@@ -32,12 +32,13 @@ import type { MacroblockGrid } from './media/mb-grid.ts';
 import { preflightInput, type InputSpec } from './media/source.ts';
 import { checkOutputPath } from './util/atomic-output.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
-import { DEFAULT_X264, parseX264Params, type X264Settings } from './media/x264-settings.ts';
+import { DEFAULT_X264, checkX264Settings, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
 import { DEFAULT_DETECTOR_OFFSETS, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
 import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpec } from './machines/registry.ts';
 import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
+import { DEFAULT_GUIDE_SIZE } from './machines/detector-prestart.ts';
 import type { DetectorMachine } from './machines/detector.ts';
 import { withObjectJndModel, type InputSize } from './machines/detector-runner.ts';
 import { lumaThumbnail } from './offsets/static-gate.ts';
@@ -167,11 +168,7 @@ export interface EncodeOptions {
   int8Models?: ModelSet;
 }
 
-/**
- * The detector-guided offsets run the guide detector at this input size on the analysis
- * worker (the verifying machine always runs at its native size).
- */
-export const DEFAULT_GUIDE_SIZE: InputSize = { width: 512, height: 512 };
+export { DEFAULT_GUIDE_SIZE };
 
 /**
  * Multiplier on the detector-trained JND before the 2 x JND rule: 1, since that generator
@@ -260,7 +257,8 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);
   const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource || detJnd ? jnd.aqStrength : 1);
-  // Bad input or output paths fail in milliseconds, before the models load.
+  // Bad settings, input or output paths fail in milliseconds, before the models load.
+  checkX264Settings(x264, { withOffsets: !(typeof source === 'object' && source.kind === 'none') });
   checkOutputPath(opts.output);
   checkOutputIsNotInput(opts.input, opts.output);
   await preflightInput(opts.input);

@@ -8,7 +8,7 @@
  * as { id: -1, error } and the worker exits.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { toWorkerError, type WorkerError } from '../util/worker-protocol.ts';
+import { loadingSettled, toWorkerError, type WorkerError } from '../util/worker-protocol.ts';
 import { loadModels, type AnalysisPrecision, type ModelSet } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
 import { jndOfView, mergedCamOfView } from './jnd-from-view.ts';
@@ -44,9 +44,11 @@ try {
     onNote: (note) => port.postMessage({ id: -1, note } satisfies JndWorkerReply),
   });
 } catch (err) {
+  loadingSettled();
   port.postMessage({ id: -1, error: toWorkerError(err) } satisfies JndWorkerReply);
   process.exit(0);
 }
+loadingSettled();
 port.postMessage({ id: -1, ready: { provider: models.provider, dir: models.dir } } satisfies JndWorkerReply);
 
 // Requests are answered in order, one at a time (the models are not re-entrant).

@@ -5,7 +5,7 @@
  * started while the input opens, closed between two model runs on Ctrl-C.
  */
 import type { Worker } from 'node:worker_threads';
-import { loadInWorker, spawnWorker } from '../util/spawn-worker.ts';
+import { loadInWorker } from '../util/spawn-worker.ts';
 import { fromWorkerError } from '../util/worker-protocol.ts';
 import type { Frame } from 'node-av/lib';
 import { DmvjndError } from '../errors.ts';
@@ -13,11 +13,8 @@ import type { Provider } from '../inference/onnx.ts';
 import { onInterrupt } from '../util/atomic-output.ts';
 import { DetectorInputScaler } from './detector.ts';
 import type { DetectorOutput, DetectorSpec, Resize } from './detector-runner.ts';
-import type { DetectorWorkerInit, DetectorWorkerReply } from './detector-worker.ts';
-
-function spawn(init: DetectorWorkerInit): Worker {
-  return spawnWorker(import.meta.url, 'detector-worker', init);
-}
+import type { DetectorWorkerReply } from './detector-worker.ts';
+import { adoptPrestartedDetector, detectorWorkerInit, spawnDetectorWorker, type DetectorWorkerReady } from './detector-prestart.ts';
 
 export class WorkerDetector {
   private nextId = 0;
@@ -64,8 +61,11 @@ export class WorkerDetector {
   }
 
   static async start(opts: { spec: DetectorSpec; provider: Provider; threads?: number; withJnd?: boolean; onNote?: (line: string) => void }): Promise<WorkerDetector> {
-    const worker = spawn({ spec: opts.spec, provider: opts.provider, threads: opts.threads, withJnd: opts.withJnd });
-    const ready = await loadInWorker<Extract<DetectorWorkerReply, { ready: unknown }>['ready']>(worker, { what: 'detector worker', file: opts.spec.path, onNote: opts.onNote });
+    const init = detectorWorkerInit(opts.spec, opts);
+    // The CLI may have started this very worker already (detector-prestart.ts).
+    const adopted = adoptPrestartedDetector(init, opts.onNote);
+    const worker = adopted?.worker ?? spawnDetectorWorker(init);
+    const ready = await (adopted?.ready ?? loadInWorker<DetectorWorkerReady>(worker, { what: 'detector worker', file: opts.spec.path, onNote: opts.onNote }));
     return new WorkerDetector(worker, ready.provider, ready.resize, ready.files);
   }
 

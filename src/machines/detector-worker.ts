@@ -7,7 +7,7 @@
  * answered with { id, output, ms } or { id, error }; a load failure is { id: -1, error }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { toWorkerError, type WorkerError } from '../util/worker-protocol.ts';
+import { loadingSettled, toWorkerError, type WorkerError } from '../util/worker-protocol.ts';
 import type { Provider } from '../inference/onnx.ts';
 import { loadDetectorRunner, type DetectorOutput, type DetectorRunner, type DetectorSpec, type Resize } from './detector-runner.ts';
 
@@ -38,10 +38,17 @@ try {
     withJnd: init.withJnd,
     onNote: (note) => port.postMessage({ id: -1, note } satisfies DetectorWorkerReply),
   });
+  // One run on a blank input before the first frame: onnxruntime's first run of a session
+  // costs ~4x a later one (CenterNet on one thread: ~260 against ~60 ms), and the encoder
+  // is still opening the input meanwhile. A failure here is the first frame's to report.
+  const { width, height } = runner.resize.size;
+  await runner.run(new Uint8Array(width * height * 3), width, height).catch(() => undefined);
 } catch (err) {
+  loadingSettled();
   port.postMessage({ id: -1, error: toWorkerError(err) } satisfies DetectorWorkerReply);
   process.exit(0);
 }
+loadingSettled();
 port.postMessage({ id: -1, ready: { provider: runner.provider, resize: runner.resize, files: runner.files, classes: runner.classes } } satisfies DetectorWorkerReply);
 
 // One request at a time (a session is not re-entrant), in order.

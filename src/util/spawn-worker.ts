@@ -10,10 +10,32 @@ import { fromWorkerError, type WorkerLoadReply } from './worker-protocol.ts';
  * the compiled JavaScript under dist/, or the TypeScript source through tsx, whose loader
  * is registered per thread (so it is registered in the worker before the import).
  */
-export function spawnWorker(base: string, name: string, workerData: unknown): Worker {
+export function spawnWorker(base: string, name: string, init: object): Worker {
   const fromSource = base.endsWith('.ts');
   const entry = new URL(`./${name}${fromSource ? '.ts' : '.js'}`, base).href;
-  if (!fromSource) return new Worker(new URL(entry), { workerData });
+  const loadingFlag = new SharedArrayBuffer(4);
+  new Int32Array(loadingFlag)[0] = 1;
+  const workerData = { ...init, loadingFlag };
+  const worker = fromSource ? spawnFromSource(entry, workerData) : new Worker(new URL(entry), { workerData });
+  loadingWorkers.add(loadingFlag);
+  worker.once('exit', () => loadingWorkers.delete(loadingFlag));
+  if (!exitWaits) {
+    exitWaits = true;
+    // Synchronous, in the exit handler: the workers' threads go on loading meanwhile.
+    process.on('exit', () => {
+      for (const f of loadingWorkers) Atomics.wait(new Int32Array(f), 0, 1, EXIT_WAIT_MS);
+    });
+  }
+  return worker;
+}
+
+/** Workers still loading their models (their flag is 1 until loadingSettled in the worker). */
+const loadingWorkers = new Set<SharedArrayBuffer>();
+let exitWaits = false;
+/** The longest the process's exit waits for a loading worker. */
+const EXIT_WAIT_MS = 10_000;
+
+function spawnFromSource(entry: string, workerData: object): Worker {
   // import.meta.resolve is missing where a loader rewrote import.meta (tests under tsx's require hook).
   const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
