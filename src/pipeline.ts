@@ -24,6 +24,7 @@ import { FrameRgbScaler } from './analysis/frame-scaler.ts';
 import { viewSizeFor } from './analysis/machine-view.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
+import { definedOnly } from './util/defined-only.ts';
 import { ANALYSIS_PRECISIONS, DEFAULT_MODELS_DIR, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
 import { placedQpOffsets, type JndPooling } from './jnd/qp-mapping.ts';
@@ -101,6 +102,15 @@ export const DEFAULT_JND: JndSettings = {
   // Plain x264 elsewhere keeps its default AQ.
   aqStrength: 0.3,
 };
+
+/**
+ * Detector offsets: the detector runs every this many frames, boxes moving linearly between
+ * (det-scale-interp). At 16 det-scale-interp saved as much as det-scale's union of boxes at 8
+ * (bench/results/detector-bench-stride16-det-scale), at half the detector's CPU: on 2 cores
+ * the detector at 8 paced the whole encode (bench/results/encode-vs-ffmpeg*.md).
+ */
+export const DEFAULT_DETECTOR_STRIDE = 16;
+
 
 export interface CustomOffsetMethod {
   kind: 'custom';
@@ -235,8 +245,6 @@ export interface EncodeReport {
 
 export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const t0 = performance.now();
-  const jnd: JndSettings = { ...DEFAULT_JND, ...opts.jnd };
-  checkJndSettings(jnd);
   const tau = opts.tau ?? 0.5;
   const startFrame = opts.startFrame ?? 0;
   if (!Number.isInteger(startFrame) || startFrame < 0) {
@@ -244,9 +252,9 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   }
   const machineSpec = parseMachine(opts.machine ?? DEFAULT_MACHINE);
   const verifyNames = [...new Set([machineSpec.name, ...(opts.verifyMachines ?? []).map((n) => parseMachine(n).name)])];
-  // A detector's default is its box ROI graded by object size: the best method by the detector
-  // bench on both windows (bench/results/detector-bench-det-scale, -middle); det-roi, obj-jnd and
-  // the detector-trained DMV-JND lost to it.
+  // A detector's default is its box ROI graded by object size, boxes moving between detections
+  // (det-scale-interp at stride 16; bench/results/detector-bench-stride16-det-scale); det-roi,
+  // obj-jnd and the detector-trained DMV-JND lost to det-scale.
   const requested = opts.offsets ?? (isDetector(machineSpec) ? parseDetectorOffsets(DEFAULT_DETECTOR_OFFSETS)! : 'jnd');
   // `jnd` is the machine's own DMV-JND: the detector-trained one for centernet.
   const source =
@@ -254,6 +262,9 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const jndSource = source === 'jnd' || source === 'jnd-centred';
   const det = typeof source === 'object' && source.kind === 'detector' ? withObjectJndModel(source, opts.modelsDir ?? DEFAULT_MODELS_DIR) : undefined;
   const detJnd = det !== undefined && usesDetectorJnd(det);
+  // The stride's default follows the offsets: the detector's every 16th frame, the CIFAR JND's every 8th.
+  const jnd: JndSettings = { ...DEFAULT_JND, ...(det ? { analysisStride: DEFAULT_DETECTOR_STRIDE } : {}), ...definedOnly(opts.jnd ?? {}) };
+  checkJndSettings(jnd);
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);
   const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource || detJnd ? jnd.aqStrength : 1);

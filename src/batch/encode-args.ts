@@ -149,7 +149,6 @@ export function encodeOptionsFor(settings: EncodeArgs, local: LocalOptions, io: 
     'jnd-gain': DEFAULT_JND.jndGain,
     pooling: 'mean',
     'offset-range': `${DEFAULT_JND.minOffset},${DEFAULT_JND.maxOffset}`,
-    'analysis-stride': DEFAULT_JND.analysisStride,
     'analysis-max-stride': DEFAULT_JND.analysisMaxStride,
     tau: 0.5,
     ...settings,
@@ -216,7 +215,6 @@ export function checkSettings(settings: EncodeArgs): void {
     'jnd-gain': DEFAULT_JND.jndGain,
     pooling: 'mean',
     'offset-range': `${DEFAULT_JND.minOffset},${DEFAULT_JND.maxOffset}`,
-    'analysis-stride': DEFAULT_JND.analysisStride,
     'analysis-max-stride': DEFAULT_JND.analysisMaxStride,
     ...settings,
   } as never);

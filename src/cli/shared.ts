@@ -12,7 +12,7 @@ import type { JndPooling } from '../jnd/qp-mapping.ts';
 import { sampleClip } from '../media/sample-clip.ts';
 import type { InputSpec } from '../media/source.ts';
 import { X264_PRESETS, type X264Settings } from '../media/x264-settings.ts';
-import { DEFAULT_JND, type JndSettings } from '../pipeline.ts';
+import { DEFAULT_DETECTOR_STRIDE, DEFAULT_JND, type JndSettings } from '../pipeline.ts';
 import { DEFAULT_MACHINE, MACHINE_HELP } from '../machines/registry.ts';
 
 /** --machine: the consumer the video is for (repeatable where `many`). */
@@ -101,7 +101,7 @@ export function jndOptions<T>(y: Argv<T>) {
     .option('jnd-gain', { type: 'number', group: 'JND:', default: DEFAULT_JND.jndGain, describe: 'Multiplier on the JND before the 2 x JND rule (larger = coarser)' })
     .option('pooling', { type: 'string', group: 'JND:', default: 'mean', describe: 'JND pooling per macroblock: mean | min | max | p<N> (percentile)' })
     .option('offset-range', { type: 'string', group: 'JND:', default: `${DEFAULT_JND.minOffset},${DEFAULT_JND.maxOffset}`, describe: 'Clamp QP offsets to min,max' })
-    .option('analysis-stride', { type: 'number', group: 'JND:', default: DEFAULT_JND.analysisStride, describe: 'Analyse every Nth frame, reuse the map between (refreshed on scene cuts)' })
+    .option('analysis-stride', { type: 'number', group: 'JND:', defaultDescription: `${DEFAULT_DETECTOR_STRIDE} for detector offsets, ${DEFAULT_JND.analysisStride} for the CIFAR JND`, describe: 'Analyse every Nth frame (the detector, or the JND), reuse or move its result between (the JND is refreshed on scene cuts)' })
     .option('analysis-max-stride', { type: 'number', group: 'JND:', default: DEFAULT_JND.analysisMaxStride, describe: 'Detector offsets: while nothing moves (no block of a 64x36 luma thumbnail changed since the last analysis), skip analyses until they are this many frames apart (0: never skip; for static cameras, e.g. 32)' });
 }
 
@@ -133,7 +133,7 @@ export function parsePooling(text: string): JndPooling {
   throw new DmvjndError('arguments', undefined, `expected --pooling to be mean, min, max or p<0-100> but received "${text}"`);
 }
 
-export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: string; 'offset-range': string; 'analysis-stride': number; 'analysis-max-stride'?: number; 'analysis-precision'?: string; 'jnd-aq-strength'?: number }): Partial<JndSettings> {
+export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: string; 'offset-range': string; 'analysis-stride'?: number; 'analysis-max-stride'?: number; 'analysis-precision'?: string; 'jnd-aq-strength'?: number }): Partial<JndSettings> {
   const range = a['offset-range'].split(',').map(Number);
   if (range.length !== 2 || range.some((v) => !Number.isFinite(v))) {
     throw new DmvjndError('arguments', undefined, `expected --offset-range as min,max but received "${a['offset-range']}"`);
@@ -144,7 +144,7 @@ export function jndFromArgs(a: { view: number; 'jnd-gain': number; pooling: stri
     pooling: parsePooling(a.pooling),
     minOffset: range[0],
     maxOffset: range[1],
-    analysisStride: a['analysis-stride'],
+    ...(a['analysis-stride'] === undefined ? {} : { analysisStride: a['analysis-stride'] }),
     ...(a['analysis-max-stride'] === undefined ? {} : { analysisMaxStride: a['analysis-max-stride'] }),
     ...(a['analysis-precision'] === undefined ? {} : { precision: a['analysis-precision'] as AnalysisPrecision }),
     ...(a['jnd-aq-strength'] === undefined ? {} : { aqStrength: a['jnd-aq-strength'] }),

@@ -77,14 +77,14 @@ export interface JndMapping {
 /** The in/out offsets and dilation every det-* method starts from (measured: bench/results/detector-bench*). */
 export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
 /** `encode`'s offsets under a detector machine. */
-export const DEFAULT_DETECTOR_OFFSETS = 'det-scale';
+export const DEFAULT_DETECTOR_OFFSETS = 'det-scale-interp';
 /** det-scale: boxes up to this side (pixels) get `in` unchanged; its default QP per size doubling. */
 export const DET_SCALE_REFERENCE_SIDE = 32;
 export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale[@in,out[,slope]] (the default: det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-scale-interp, det-roi-interp, obj-jnd-interp (between two detections each box moves linearly, instead of both detections\' boxes) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {

@@ -25,9 +25,9 @@ const YOLO_LAYOUTS = ['[1, 4+C, N] (v8/v11)', '[1, N, 5+C] (v5)'];
 // "CUDA unavailable" note line would precede the error sentence.
 const CASES: Case[] = [
   {
-    name: 'encode --analysis-max-stride 4 with --analysis-stride 8 (gate below the stride)',
+    name: 'encode --analysis-max-stride 4 below the detector\'s default stride of 16',
     args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--analysis-max-stride', '4'],
-    says: () => ['--analysis-max-stride', '0 (off) or an integer >= --analysis-stride (8)', 'received 4', /^Arguments failed/],
+    says: () => ['--analysis-max-stride', '0 (off) or an integer >= --analysis-stride (16)', 'received 4', /^Arguments failed/],
   },
   {
     name: 'encode --offsets det-scale@-2,+12,-1 (negative slope)',

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_MODELS_DIR } from '../../src/inference/models.ts';
 import { DEFAULT_GUIDE_SIZE, detectorWorkerInit, prestartInitFromArgs } from '../../src/machines/detector-prestart.ts';
-import { REPO } from '../helpers/env.ts';
+import { REPO, runCli, tempDir } from '../helpers/env.ts';
 
 const defaultInit = (over: { provider?: 'auto' | 'cpu' | 'cuda'; threads?: number; path?: string } = {}) =>
   detectorWorkerInit({ kind: 'centernet', path: over.path ?? DEFAULT_MODELS_DIR, size: DEFAULT_GUIDE_SIZE }, { provider: over.provider ?? 'auto', threads: over.threads, withJnd: false });
@@ -34,5 +34,25 @@ describe('the prestarted guide detector (detector-prestart)', () => {
     if (r.status === 4) this.skip(); // CUDA here: no note to exit on
     expect(r.stderr).to.not.match(/terminate called/);
     expect(r.status, r.stderr).to.equal(3);
+  });
+
+  it('a default CLI encode (its guide worker prestarted): det-scale-interp, the detector every 16th frame', async function () {
+    if (!existsSync(join(DEFAULT_MODELS_DIR, 'detectors', 'centernet.onnx'))) this.skip();
+    const tmp = tempDir();
+    try {
+      const clip = 'lavfi:testsrc2=size=160x96:rate=25:duration=1.4';
+      const r = await runCli(['encode', clip, '-o', join(tmp.path, 'a.mp4'), '--json', '--provider', 'cpu']);
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.settings.offsets).to.equal('det-scale-interp');
+      expect(report.settings.jnd.analysisStride).to.equal(16);
+      expect(report.frames).to.equal(35);
+      expect(report.analysed_frames).to.equal(3); // frames 0, 16, 32
+      const strided = JSON.parse((await runCli(['encode', clip, '-o', join(tmp.path, 'b.mp4'), '--json', '--provider', 'cpu', '--analysis-stride', '8'])).stdout);
+      expect(strided.settings.jnd.analysisStride).to.equal(8);
+      expect(strided.analysed_frames).to.equal(5);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
