@@ -24,7 +24,6 @@ import { FrameRgbScaler } from './analysis/frame-scaler.ts';
 import { viewSizeFor } from './analysis/machine-view.ts';
 import { ReferenceDecisionCache, verifyVideos, type VerifyReport } from './analysis/verify.ts';
 import { DmvjndError } from './errors.ts';
-import { definedOnly } from './util/defined-only.ts';
 import { ANALYSIS_PRECISIONS, DEFAULT_MODELS_DIR, loadModels, type AnalysisPrecision, type ModelSet, type UserClassifierSpec } from './inference/models.ts';
 import type { Provider } from './inference/onnx.ts';
 import { placedQpOffsets, type JndPooling } from './jnd/qp-mapping.ts';
@@ -111,6 +110,15 @@ export const DEFAULT_JND: JndSettings = {
  */
 export const DEFAULT_DETECTOR_STRIDE = 16;
 
+/**
+ * The JND settings of a run: the defaults, the detector's stride for detector offsets, then
+ * each layer's defined settings in turn (encode, bench and search alike).
+ */
+export function jndSettingsFor(detectorOffsets: boolean, ...layers: Array<Partial<JndSettings> | undefined>): JndSettings {
+  const base: JndSettings = { ...DEFAULT_JND, ...(detectorOffsets ? { analysisStride: DEFAULT_DETECTOR_STRIDE } : {}) };
+  // An undefined setting keeps the value below it.
+  return Object.assign(base, ...layers.map((l) => Object.fromEntries(Object.entries(l ?? {}).filter(([, v]) => v !== undefined))));
+}
 
 export interface CustomOffsetMethod {
   kind: 'custom';
@@ -263,7 +271,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   const det = typeof source === 'object' && source.kind === 'detector' ? withObjectJndModel(source, opts.modelsDir ?? DEFAULT_MODELS_DIR) : undefined;
   const detJnd = det !== undefined && usesDetectorJnd(det);
   // The stride's default follows the offsets: the detector's every 16th frame, the CIFAR JND's every 8th.
-  const jnd: JndSettings = { ...DEFAULT_JND, ...(det ? { analysisStride: DEFAULT_DETECTOR_STRIDE } : {}), ...definedOnly(opts.jnd ?? {}) };
+  const jnd = jndSettingsFor(det !== undefined, opts.jnd);
   checkJndSettings(jnd);
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);

@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { AnalysisMemo } from '../analysis/analyser.ts';
 import { ReferenceDecisionCache } from '../analysis/verify.ts';
 import { DmvjndError } from '../errors.ts';
-import { definedOnly } from '../util/defined-only.ts';
 import { DEFAULT_MODELS_DIR, type ModelSet } from '../inference/models.ts';
 import { withObjectJndModel } from '../machines/detector-runner.ts';
 import type { DetectorMachine } from '../machines/detector.ts';
@@ -32,7 +31,7 @@ import { bdRate, kneeRate, type RateQualityPoint } from '../metrics/bd-rate.ts';
 import { DetectionTally } from '../metrics/detection.ts';
 import { decodeVideo, openInput, type InputSpec } from '../media/source.ts';
 import { parseDetectorOffsets, usesDetectorJnd } from '../offsets/detector-methods.ts';
-import { DEFAULT_DETECTOR_STRIDE, DEFAULT_JND, DetectionMemo, encode, type EncodeOptions, type EncodeReport, type JndSettings } from '../pipeline.ts';
+import { DEFAULT_JND, DetectionMemo, encode, jndSettingsFor, type EncodeOptions, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod } from './methods.ts';
 import { checkCrfs, clipList, jndKey, mean as meanOf, median as medianOf, pointKey, PointCache, stripRate as strip, type BenchEvents, type ClipEntry } from './run-bench.ts';
 
@@ -209,9 +208,8 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
   if (opts.clips.length === 0) throw new DmvjndError('arguments', undefined, 'expected at least one clip');
   if (opts.scorers.length === 0) throw new Error('runDetectorBench needs a scoring machine');
   const x264Base: Omit<X264Settings, 'rateControl'> = { ...strip(DEFAULT_X264), ...strip(opts.x264 ?? {}) };
-  const jndBase: JndSettings = { ...DEFAULT_JND, precision: 'float32', ...definedOnly(opts.jnd ?? {}) };
-  // Detector-guided methods run at the detector's stride unless the bench sets one, like encode.
-  const detectorStride = opts.jnd?.analysisStride ?? DEFAULT_DETECTOR_STRIDE;
+  // float32 unless the caller says otherwise; detector-guided methods at the detector's stride, like encode.
+  const jndBase: Partial<JndSettings> = { precision: 'float32', ...opts.jnd };
   const clips = clipList(opts.clips);
   const cache = new PointCache(opts.cacheFile);
   if (opts.outDir) mkdirSync(opts.outDir, { recursive: true });
@@ -240,7 +238,7 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
   try {
     let done = 0;
     for (const job of jobs) {
-      const jnd: JndSettings = { ...jndBase, ...(job.method.guide === 'detector' ? { analysisStride: detectorStride } : {}), ...job.method.jnd };
+      const jnd = jndSettingsFor(job.method.guide === 'detector', jndBase, job.method.jnd);
       const x264: X264Settings = { ...x264Base, rateControl: { mode: 'crf', crf: job.crf } };
       const w = windows.get(job.clip.name)!;
       // The CIFAR JND's points were first cached as 'jnd' (before 'jnd-cifar' existed): same key.
@@ -303,7 +301,7 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
     }
     consecutive.set(clip.name, row);
   }
-  const result = analyseDetectorBench({ points, clips, methods, crfs, scorers: scorerNames, consecutive, settings: { frames: opts.frames ?? null, start: opts.start ?? 'first', x264: x264Base, jnd: { ...jndBase, analysisStride: detectorStride }, match: (opts.scorers[0] as DetectorMachine).match } });
+  const result = analyseDetectorBench({ points, clips, methods, crfs, scorers: scorerNames, consecutive, settings: { frames: opts.frames ?? null, start: opts.start ?? 'first', x264: x264Base, jnd: jndSettingsFor(true, jndBase), match: (opts.scorers[0] as DetectorMachine).match } });
   if (opts.outDir) {
     const { writeDetectorBenchOutputs } = await import('./detector-outputs.ts');
     result.files = await writeDetectorBenchOutputs(result, opts.outDir);

@@ -24,13 +24,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DmvjndError } from '../errors.ts';
-import { definedOnly } from '../util/defined-only.ts';
 import type { ModelSet } from '../inference/models.ts';
 import { probeMedia } from '../media/probe.ts';
 import type { InputSpec } from '../media/source.ts';
 import { DEFAULT_X264, EXTENDED_MAX_CRF, type X264Settings } from '../media/x264-settings.ts';
 import { checkOutputPath } from '../util/atomic-output.ts';
-import { DEFAULT_DETECTOR_STRIDE, DEFAULT_JND, DetectionMemo, encode, type EncodeReport, type JndSettings } from '../pipeline.ts';
+import { DetectionMemo, encode, jndSettingsFor, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod, type BenchMethod } from './methods.ts';
 import { parseDetectorBenchMethod } from './detector-bench.ts';
 import { scoreOf, type Machine, type MachineScores } from '../machines/machine.ts';
@@ -159,9 +158,10 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   const x264Base = { ...DEFAULT_X264, ...opts.x264 };
   // The methods share one float32 model set (and the baselines need its classifiers): the
   // analysis precision is float32 unless the caller says otherwise.
-  const jndBase: JndSettings = { ...DEFAULT_JND, precision: 'float32', ...definedOnly(opts.jnd ?? {}) };
+  const jndBase: Partial<JndSettings> = { precision: 'float32', ...opts.jnd };
   // Detector methods at the detector's stride unless one is set, as encode does.
-  const detectorStride = opts.jnd?.analysisStride ?? DEFAULT_DETECTOR_STRIDE;
+  const jndOf = (method: Pick<BenchMethod, 'offsets' | 'jnd'>): JndSettings =>
+    jndSettingsFor(typeof method.offsets === 'object' && (method.offsets as { kind?: string }).kind === 'detector', jndBase, method.jnd);
   // A bad output path fails now, not after the search.
   if (opts.encode) checkOutputPath(opts.encode.output);
   const spec: InputSpec = typeof opts.input === 'string' ? { source: opts.input } : opts.input;
@@ -183,8 +183,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
   process.once('exit', removeWork);
 
   const evaluate = async (method: Pick<BenchMethod, 'name' | 'offsets' | 'jnd'>, crf: number): Promise<Evaluation> => {
-    const isDetectorMethod = typeof method.offsets === 'object' && (method.offsets as { kind?: string }).kind === 'detector';
-    const jnd: JndSettings = { ...jndBase, ...(isDetectorMethod ? { analysisStride: detectorStride } : {}), ...method.jnd };
+    const jnd = jndOf(method);
     const x264: X264Settings = { ...x264Base, rateControl: { mode: 'crf', crf } };
     const rca: Array<number | null> = [];
     let bytes = 0;
@@ -292,7 +291,7 @@ export async function searchTarget(opts: SearchOptions, onEvent: (e: SearchEvent
         output: opts.encode.output,
         offsets: method.offsets,
         x264: { ...x264Base, rateControl: { mode: 'crf', crf: winner.crf! } },
-        jnd: { ...jndBase, ...method.jnd },
+        jnd: jndOf(method),
         models: detector ? undefined : opts.models,
         ...(detector ? { machine: detector.name, loadedMachines: [detector] } : { machine: 'cifar' }),
         verify: opts.encode.verify ?? false,

@@ -67,9 +67,6 @@ function sessionOptions(provider: 'cpu' | 'cuda', threads: number): Ort.Inferenc
     executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
-    // Without the memory pattern the second run is already at full speed (CenterNet on one
-    // thread: 260, 58, 58 ms instead of 260, 130, 58); later runs are no slower.
-    enableMemPattern: false,
     logSeverityLevel: 3,
   };
   // onnxruntime-node rejects an explicit undefined; leave the key out for its default.
