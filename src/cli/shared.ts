@@ -31,7 +31,7 @@ export const pct = (n: number | null | undefined, d = 2): string => (n === null 
 
 /** A path, `lavfi:<graph>` for any FFmpeg synthetic source, or nothing for the sample clip. */
 export function inputFromArg(arg: string | undefined): InputSpec | string {
-  if (arg === undefined) return sampleClip('default');
+  if (arg === undefined) return sampleClip('street');
   if (arg.startsWith('lavfi:')) return { source: arg.slice(6), lavfi: true, label: arg };
   return arg;
 }

@@ -37,6 +37,8 @@ export interface InputSpec {
   lavfi?: boolean;
   /** How to name the input in messages (defaults to source). */
   label?: string;
+  /** Makes what the graph reads (the embedded street scene's PNG) before it is opened. */
+  prepare?: () => Promise<void>;
 }
 
 export interface OpenedInput {
@@ -54,6 +56,7 @@ export async function openInput(spec: InputSpec | string): Promise<OpenedInput> 
   if (!s.lavfi) checkReadableFile(s.source);
   let demuxer: Demuxer;
   try {
+    await s.prepare?.();
     demuxer = s.lavfi
       ? await Demuxer.open(s.source, { format: 'lavfi' })
       : await Demuxer.open(s.source);

@@ -47,6 +47,16 @@ function removeAllPending(): void {
   pending.clear();
 }
 
+/** A finished scratch file to remove on exit and on signals too; returns its remover. */
+export function removeOnExit(path: string): () => void {
+  installHandlers();
+  pending.add(path);
+  return () => {
+    rmSync(path, { force: true });
+    pending.delete(path);
+  };
+}
+
 export interface AtomicOutput {
   /** Where to write while working. */
   readonly tempPath: string;

@@ -31,7 +31,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
   before(async () => {
     models = await loadModels({ dir: MODELS_DIR, provider: 'cpu', generator: true, threads: 1 });
     reference = join(tmp.path, 'ref.mp4');
-    await encodeVideo({ input: sampleClip('default', { width: 320, height: 240, seconds: 0.6 }), output: reference, x264: { rateControl: { mode: 'crf', crf: 12 } } });
+    await encodeVideo({ input: sampleClip('testsrc', { width: 320, height: 240, seconds: 0.6 }), output: reference, x264: { rateControl: { mode: 'crf', crf: 12 } } });
   });
   after(async () => {
     await models?.release();
@@ -125,7 +125,7 @@ describe('JND-guided encode (needs the ONNX models)', function () {
 
   it('verify exits non-zero with a sentence when frame counts differ', async () => {
     const short = join(tmp.path, 'short.mp4');
-    await encodeVideo({ input: sampleClip('default', { width: 320, height: 240, seconds: 0.4 }), output: short });
+    await encodeVideo({ input: sampleClip('testsrc', { width: 320, height: 240, seconds: 0.4 }), output: short });
     const r = await runCli(['verify', reference, short, '--machine', 'cifar', '--models', MODELS_DIR, '--provider', 'cpu']);
     expect(r.code).to.equal(1);
     expect(r.stderr.trim()).to.match(/^dmvjnd: Verify failed for .*: frame counts differ/);

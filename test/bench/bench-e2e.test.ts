@@ -15,7 +15,7 @@ describe('bench and search end to end (CLI, needs the ONNX models)', function ()
   }
   const tmp = tempDir('dmvjnd-bench-e2e-');
   after(() => tmp.cleanup());
-  const clip = `lavfi:${SAMPLE_CLIPS.default({ width: 320, height: 240, seconds: 0.2 })}`;
+  const clip = `lavfi:${SAMPLE_CLIPS.testsrc({ width: 320, height: 240, seconds: 0.2 })}`;
   const modelArgs = ['--models', MODELS_DIR, '--provider', 'cpu', '--model-threads', '1'];
 
   it('bench --json: NDJSON point events then a summary; JSON, CSV, Markdown, SVG and PNG outputs; resumes from its cache', async function () {

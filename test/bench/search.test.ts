@@ -68,7 +68,7 @@ describe('search: sampled segments', () => {
     const tmp = tempDir();
     try {
       const src = join(tmp.path, 'clip.mp4');
-      await encodeVideo({ input: sampleClip('default', { width: 160, height: 96, seconds: 1 }), output: src, x264: { rateControl: { mode: 'crf', crf: 30 }, preset: 'ultrafast' } });
+      await encodeVideo({ input: sampleClip('testsrc', { width: 160, height: 96, seconds: 1 }), output: src, x264: { rateControl: { mode: 'crf', crf: 30 }, preset: 'ultrafast' } });
       const odd = join(tmp.path, "a b,c:d'e[1];f.mp4");
       copyFileSync(src, odd);
       const seg = segmentInput({ source: odd }, { start: 10, frames: 6 });

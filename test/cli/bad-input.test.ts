@@ -18,7 +18,7 @@ describe('cli: bad input and interruption', function () {
 
   before(async () => {
     goodClip = join(tmp.path, 'good.mp4');
-    await encodeVideo({ input: sampleClip('default', { seconds: 2, width: 320, height: 240 }), output: goodClip });
+    await encodeVideo({ input: sampleClip('testsrc', { seconds: 2, width: 320, height: 240 }), output: goodClip });
   });
   after(() => tmp.cleanup());
 

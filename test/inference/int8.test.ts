@@ -105,7 +105,7 @@ describe('int8 analysis models (models/int8, npm run quantize)', function () {
 
   it('encode --analysis-precision int8 --verify: the report says int8; RCA comes from the float classifiers', async () => {
     const ref = join(tmp.path, 'ref.mp4');
-    await encodeVideo({ input: sampleClip('default', { width: 192, height: 128, seconds: 0.4 }), output: ref, x264: { rateControl: { mode: 'crf', crf: 12 } } });
+    await encodeVideo({ input: sampleClip('testsrc', { width: 192, height: 128, seconds: 0.4 }), output: ref, x264: { rateControl: { mode: 'crf', crf: 12 } } });
     const out = join(tmp.path, 'int8.mp4');
     const r = await runCli(['encode', ref, '-o', out, '--machine', 'cifar', '--analysis-precision', 'int8', '--verify', '--json', '--provider', 'cpu', '--models', MODELS_DIR]);
     expect(r.code, r.stderr).to.equal(0);

@@ -1,7 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { DmvjndError } from '../../errors.ts';
-import { encode, type EncodeReport } from '../../pipeline.ts';
+import { ReferenceDecisionCache } from '../../analysis/verify.ts';
+import { encode, type EncodeOptions, type EncodeReport } from '../../pipeline.ts';
+import { removeOnExit } from '../../util/atomic-output.ts';
 import { SYNTHETIC_OFFSET_HELP } from '../../offsets/synthetic.ts';
 import { DETECTOR_OFFSET_HELP } from '../../offsets/detector-methods.ts';
 import { offsetsFromArg } from '../../offsets/from-arg.ts';
@@ -22,16 +26,18 @@ export const encodeCommand = {
         describe: 'Input video (any format FFmpeg reads), or lavfi:<graph>; omitted: the embedded sample clip',
       })
       .option('output', { alias: 'o', type: 'string', describe: 'Output MP4 path [default: <input>.dmvjnd.mp4]' })
-      .option('offsets', { type: 'string', defaultDescription: 'det-scale for a detector machine, jnd for cifar', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND: the detector-trained one for centernet, the CIFAR-trained one for cifar; the paper's rule: the JND sets each MB's QP) | jnd-cifar (the CIFAR-trained DMV-JND whatever the machine) | jnd-centred (the CIFAR one's offsets minus their frame mean) | ${SYNTHETIC_OFFSET_HELP}` })
+      .option('offsets', { type: 'string', defaultDescription: 'det-scale-interp for a detector machine, jnd for cifar', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND: the detector-trained one for centernet, the CIFAR-trained one for cifar; the paper's rule: the JND sets each MB's QP) | jnd-cifar (the CIFAR-trained DMV-JND whatever the machine) | jnd-centred (the CIFAR one's offsets minus their frame mean) | ${SYNTHETIC_OFFSET_HELP}` })
       .option('verify', { type: 'boolean', default: false, describe: "Decode the result and report the machine's agreement (detection F1 and mAP@0.5, or RCA for cifar) and PSNR against the input" })
+      .option('compare', { type: 'boolean', default: false, describe: 'Also encode with plain x264 at the same settings (a temporary file, removed after) and report the video bits the offsets saved; with --verify, the machine\'s agreement on both' })
       .option('report', { type: 'string', describe: 'Also write the JSON report to this file' })
       .option('frames', { type: 'number', describe: 'Encode only the first N frames' })
       .option('analysis-thread', { type: 'string', group: 'JND:', choices: ['worker', 'main'], default: 'worker', describe: 'Run the JND analysis on a worker thread beside decoding and x264 (worker), or in line (main: slower, for comparison)' })
+      .example('$0 encode -o sample.mp4 --verify --compare', 'The embedded street sample (a clock, a stop sign, a traffic light): the bits saved against plain x264 at CRF 23, and the detector\'s F1 on both')
       .example('$0 encode clip.mp4 -o clip.dmvjnd.mp4 --verify', 'Detector-guided encode at CRF 23 (small objects 2 QP finer, large ones graded coarser, background 12 coarser), then check the detector still finds the same objects')
       .example('$0 encode clip.mp4 --offsets det-roi@-3,+10 --analysis-stride 4', 'Flat box ROI with other in/out offsets, detector every 4th frame')
       .example('$0 encode cam.mp4 --analysis-max-stride 32', 'A static camera: skip detections while nothing moves, at most 32 frames apart')
       .example('$0 encode clip.mp4 --machine cifar --verify', 'The paper reproduction: CIFAR-trained DMV-JND offsets, RCA of the CIFAR classifiers')
-      .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded sample (tests the QP path)'),
+      .example('$0 encode -o sample.mp4 --offsets split:-6,+6', 'Synthetic offsets on the embedded street sample (tests the QP path)'),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
     try {
       const text = a.offsets === undefined ? undefined : String(a.offsets);
@@ -40,7 +46,8 @@ export const encodeCommand = {
       const output = (a.output as string | undefined) ?? defaultOutputFor(a.input as string | undefined);
       const enc = progressLine('encode');
       const ver = progressLine('verify');
-      const report = await encode({
+      const referenceCache = a.compare ? new ReferenceDecisionCache() : undefined;
+      const settings: EncodeOptions = {
         input,
         output,
         offsets,
@@ -55,11 +62,14 @@ export const encodeCommand = {
         analysisThread: a['analysis-thread'] === 'main' ? 'main' : 'worker',
         tau: Number(a.tau),
         userClassifiers: userClassifiersFromArgs(a as never),
+        referenceCache,
         onProgress: (stage, frames, total) => (stage === 'encode' ? enc : ver).update(frames, total),
         onNote: note,
-      });
+      };
+      const ours = await encode(settings);
       enc.done();
       ver.done();
+      const report: EncodeReport & { compare?: PlainComparison } = a.compare ? { ...ours, compare: await encodePlain(settings, ours, a.json) } : ours;
       if (a.report) {
         try {
           writeFileSync(String(a.report), `${JSON.stringify(report, null, 1)}\n`);
@@ -74,7 +84,47 @@ export const encodeCommand = {
   },
 };
 
-export function describeReport(r: EncodeReport): string {
+/** The same encode with plain x264 (no offsets), for --compare. */
+interface PlainComparison {
+  offsets: 'none';
+  video_bytes: number;
+  video_bitrate_kbps: number;
+  psnr_y_db: number | null;
+  machines: EncodeReport['machines'];
+  /** 1 - our video bytes / plain x264's. */
+  video_saving: number;
+}
+
+async function encodePlain(settings: EncodeOptions, ours: EncodeReport, json: boolean): Promise<PlainComparison> {
+  const dir = mkdtempSync(join(tmpdir(), 'dmvjnd-compare-'));
+  const output = join(dir, 'x264.mp4');
+  const remove = removeOnExit(output);
+  const enc = progressLine('x264 encode');
+  const ver = progressLine('x264 verify');
+  try {
+    const plain = await encode({
+      ...settings,
+      output,
+      offsets: { kind: 'none' },
+      onProgress: (stage, frames, total) => (json ? undefined : (stage === 'encode' ? enc : ver).update(frames, total)),
+    });
+    enc.done();
+    ver.done();
+    return {
+      offsets: 'none',
+      video_bytes: plain.video_bytes,
+      video_bitrate_kbps: plain.video_bitrate_kbps,
+      psnr_y_db: plain.psnr_y_db,
+      machines: plain.machines,
+      video_saving: plain.video_bytes > 0 ? 1 - ours.video_bytes / plain.video_bytes : 0,
+    };
+  } finally {
+    remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function describeReport(r: EncodeReport & { compare?: PlainComparison }): string {
   const lines = [
     `wrote ${r.output}`,
     `  ${r.frames} frames, ${fmt(r.duration, 3)} s, ${r.bytes} bytes, ${fmt(r.bitrate_kbps)} kbit/s (video ${r.video_bytes} bytes, ${fmt(r.video_bitrate_kbps)} kbit/s), audio: ${r.audio}`,
@@ -89,6 +139,16 @@ export function describeReport(r: EncodeReport): string {
       `  held-out ${r.rca.heldout.name ?? 'n/a'}: regional ${pct(r.rca.heldout.regional.confident)} / ${pct(r.rca.heldout.regional.all)}; global ${pct(r.rca.heldout.global.confident)} / ${pct(r.rca.heldout.global.all)}`,
       ...Object.entries(r.rca.user).map(([n, u]) => `  ${n}: global ${pct(u.global.confident)} confident / ${pct(u.global.all)} all`),
     );
+  }
+  const c = r.compare;
+  if (c) {
+    const saving = `${c.video_saving >= 0 ? '-' : '+'}${fmt(100 * Math.abs(c.video_saving))}%`;
+    lines.push(`  against plain x264 at the same settings: video ${fmt(c.video_bitrate_kbps)} -> ${fmt(r.video_bitrate_kbps)} kbit/s (${saving})`);
+    for (const [name, s] of Object.entries(r.machines ?? {})) {
+      const p = c.machines?.[name];
+      if (name !== 'cifar' && p && 'f1' in p && 'f1' in s) lines.push(`    ${name} F1 ${pct(p.f1 as number)} -> ${pct(s.f1 as number)} (reference: the detector on the input)`);
+    }
+    if (r.psnr_y_db !== null && c.psnr_y_db !== null) lines.push(`    PSNR-Y ${fmt(c.psnr_y_db, 2)} -> ${fmt(r.psnr_y_db, 2)} dB (what a person would see lose)`);
   }
   return lines.join('\n');
 }

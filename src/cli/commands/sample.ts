@@ -10,7 +10,7 @@ export const sampleCommand = {
   builder: (y: Argv) =>
     y
       .option('output', { alias: 'o', type: 'string', default: 'dmvjnd-sample-source.mp4' })
-      .option('kind', { type: 'string', default: 'default', choices: Object.keys(SAMPLE_CLIPS) })
+      .option('kind', { type: 'string', default: 'street', choices: Object.keys(SAMPLE_CLIPS), describe: 'street: the embedded default (a drawn street with a clock, a stop sign and a traffic light, the camera panning); testsrc: FFmpeg\'s test pattern; noise, cellauto: test textures' })
       .option('seconds', { type: 'number', default: 4 })
       .option('size', { type: 'string', describe: 'WxH, e.g. 640x360' }),
   handler: async (a: Record<string, unknown> & { json: boolean }) => {
