@@ -27,7 +27,7 @@ const json = args.includes('--json');
 const positional = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--') && args[i - 1] !== '--json'));
 const devClip = join(VIDEOS_DIR, 'traffic_toronto_highway_720p.mp4');
 const input: InputSpec | string = (
-  positional[0] ?? (existsSync(devClip) ? devClip : sampleClip('default', { width: 1280, height: 720, seconds: 6 }))) as InputSpec | string;
+  positional[0] ?? (existsSync(devClip) ? devClip : sampleClip('testsrc', { width: 1280, height: 720, seconds: 6 }))) as InputSpec | string;
 const preset = flag('preset', 'medium') as X264Preset;
 const rounds = Number(flag('rounds', '3'));
 
