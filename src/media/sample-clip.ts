@@ -1,7 +1,7 @@
 /**
- * Clips the project makes itself from FFmpeg's synthetic sources (lavfi), so the
- * main command and the tests need no input file. Each is a lavfi graph; pass it to
- * openInput/encodeVideo as { source, lavfi: true }.
+ * Clips the project makes itself from FFmpeg's synthetic sources (lavfi; the street pans
+ * across a picture drawn here), so the main command and the tests need no input file.
+ * Each is a lavfi graph; sampleClip() wraps it as an InputSpec for openInput/encodeVideo.
  */
 import { DmvjndError } from '../errors.ts';
 import type { InputSpec } from './source.ts';

@@ -54,9 +54,13 @@ export async function openInput(spec: InputSpec | string): Promise<OpenedInput> 
   const s: InputSpec = typeof spec === 'string' ? { source: spec } : spec;
   const label = s.label ?? s.source;
   if (!s.lavfi) checkReadableFile(s.source);
-  let demuxer: Demuxer;
   try {
     await s.prepare?.();
+  } catch (err) {
+    throw new DmvjndError('open input', label, `could not make what the graph reads (${reasonOf(err)})`, { cause: err });
+  }
+  let demuxer: Demuxer;
+  try {
     demuxer = s.lavfi
       ? await Demuxer.open(s.source, { format: 'lavfi' })
       : await Demuxer.open(s.source);

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
@@ -96,8 +97,7 @@ interface PlainComparison {
 }
 
 async function encodePlain(settings: EncodeOptions, ours: EncodeReport, json: boolean): Promise<PlainComparison> {
-  const dir = mkdtempSync(join(tmpdir(), 'dmvjnd-compare-'));
-  const output = join(dir, 'x264.mp4');
+  const output = join(tmpdir(), `dmvjnd-compare-${process.pid}-${randomBytes(4).toString('hex')}.mp4`);
   const remove = removeOnExit(output);
   const enc = progressLine('x264 encode');
   const ver = progressLine('x264 verify');
@@ -120,7 +120,6 @@ async function encodePlain(settings: EncodeOptions, ours: EncodeReport, json: bo
     };
   } finally {
     remove();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
