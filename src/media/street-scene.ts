@@ -52,6 +52,7 @@ ${Array.from({ length: 14 }, (_, i) => `<rect x="${i * 96}" y="300" width="48" h
 <line x1="300" y1="120" x2="330" y2="100" stroke="#111" stroke-width="7" stroke-linecap="round"/><line x1="300" y1="120" x2="294" y2="74" stroke="#111" stroke-width="4" stroke-linecap="round"/>
 <rect x="626" y="150" width="8" height="150" fill="#9a9a9a"/>
 <polygon points="${octagon(630, 140, 50)}" fill="#c8141e" stroke="#fff" stroke-width="4"/>
+<!-- A machine without DejaVu or Liberation fonts draws no text: the bare octagon still scores 0.62 as a stop sign (0.75 with it). -->
 <text x="630" y="151" font-family="DejaVu Sans, Liberation Sans, sans-serif" font-weight="bold" font-size="28" fill="#fff" text-anchor="middle">STOP</text>
 <rect x="966" y="160" width="8" height="140" fill="#555"/>
 <rect x="948" y="60" width="44" height="110" rx="8" fill="#1d1d1d"/>
