@@ -74,8 +74,22 @@ export interface JndMapping {
   maxOffset: number;
 }
 
-/** The in/out offsets and dilation every det-* method starts from (measured: bench/results/detector-bench*). */
+/** The in/out offsets and dilation of det-scale, det-heat, obj-jnd and dmv-jnd-roi (measured: bench/results/detector-bench*); det-roi has its own below. */
 export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
+/**
+ * The flat box ROI's own defaults (det-roi, det-roi-interp and its control det-roi-shuffled):
+ * boxes at the base QP, the rest 16 coarser. Of -2/+12, 0/+12, 0/+16 and +2/+16 on the first
+ * 60 frames of the 9 dev clips, 0/+16 saved most at equal F1 (bench/results/detector-bench-det-roi-sweep),
+ * and on the middle window, not used to choose it, too (-19.7% against -12.4% for -2/+12:
+ * bench/results/detector-bench-middle-det-roi-sweep).
+ */
+export const DEFAULT_DET_ROI_OFFSETS = { inside: 0, outside: 16, dilate: DEFAULT_DET_OFFSETS.dilate };
+
+/** The offsets a det-* method gets when its name has no @in,out. */
+export function defaultDetOffsets(method: DetectorMethod): { inside: number; outside: number; dilate: number } {
+  return method === 'det-roi' || method === 'det-roi-shuffled' ? DEFAULT_DET_ROI_OFFSETS : DEFAULT_DET_OFFSETS;
+}
+
 /** `encode`'s offsets under a detector machine. */
 export const DEFAULT_DETECTOR_OFFSETS = 'det-scale-interp';
 /** det-scale: boxes up to this side (pixels) get `in` unchanged; its default QP per size doubling. */
@@ -84,7 +98,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @-2,+12) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -108,7 +122,7 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
   }
   const scaled = method === 'det-scale';
   const slopeDefault = scaled ? { slope: DEFAULT_DET_SCALE_SLOPE } : {};
-  if (at < 0) return { kind: 'detector', method, ...DEFAULT_DET_OFFSETS, ...slopeDefault };
+  if (at < 0) return { kind: 'detector', method, ...defaultDetOffsets(method), ...slopeDefault };
   const parts = t.slice(at + 1).split(',').map((s) => Number(s.trim()));
   const offsetsBad = parts.slice(0, 2).some((v) => !Number.isFinite(v) || Math.abs(v) > 51);
   if (scaled) {
@@ -125,7 +139,7 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
   if (usesDetectorJnd(s)) return s.gain === undefined ? s.method : `${s.method}@${s.gain}`;
-  const d = DEFAULT_DET_OFFSETS;
+  const d = defaultDetOffsets(s.method);
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
   const slope = s.method === 'det-scale' && s.slope !== DEFAULT_DET_SCALE_SLOPE ? `,${s.slope}` : '';
   const method = s.interpolate ? `${s.method}${INTERP_SUFFIX}` : s.method;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { DetectorOutput } from '../../src/machines/detector-runner.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import type { FrameContext } from '../../src/media/encode.ts';
-import { DEFAULT_DET_OFFSETS, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
+import { DEFAULT_DET_OFFSETS, DEFAULT_DET_ROI_OFFSETS, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
 
 const grid = macroblockGrid(64, 32); // 4 x 2 macroblocks
 const box = (x1: number, y1: number, x2: number, y2: number, score = 0.9) => ({ cls: 0, score, box: { x1, y1, x2, y2 } });
@@ -11,13 +11,19 @@ const ctx = (index: number): FrameContext => ({ index, frame: { pts: BigInt(inde
 
 describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => {
   it('parses method names with and without in,out', () => {
-    expect(parseDetectorOffsets('det-roi')).to.deep.equal({ kind: 'detector', method: 'det-roi', ...DEFAULT_DET_OFFSETS });
+    expect(parseDetectorOffsets('det-roi')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 16 });
+    expect(parseDetectorOffsets('det-roi-shuffled')).to.include({ inside: 0, outside: 16 });
+    expect(parseDetectorOffsets('det-roi-interp')).to.include({ inside: 0, outside: 16, interpolate: true });
+    expect(parseDetectorOffsets('det-heat')).to.include({ inside: DEFAULT_DET_OFFSETS.inside, outside: DEFAULT_DET_OFFSETS.outside });
     expect(parseDetectorOffsets('det-heat@-3,+9')).to.include({ method: 'det-heat', inside: -3, outside: 9 });
     expect(parseDetectorOffsets('split:-6,+6')).to.equal(undefined);
     expect(() => parseDetectorOffsets('det-roi@x,y')).to.throw(/det-roi@<in>,<out>/);
     expect(() => parseDetectorOffsets('det-roi@-2')).to.throw(/two QP offsets/);
     expect(detectorOffsetName(parseDetectorOffsets('det-roi')!)).to.equal('det-roi');
     expect(detectorOffsetName(parseDetectorOffsets('det-roi@-3,+9')!)).to.equal('det-roi@-3,+9');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16')!)).to.equal('det-roi');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@-2,+12')!)).to.equal('det-roi@-2,+12');
+    expect(detectorOffsetName(parseDetectorOffsets('det-scale@-2,+12')!)).to.equal('det-scale');
     expect(parseDetectorOffsets('det-scale')).to.include({ method: 'det-scale', inside: -2, outside: 12, slope: 3 });
     expect(parseDetectorOffsets('det-scale@-4,+12,4')).to.include({ method: 'det-scale', inside: -4, outside: 12, slope: 4 });
     expect(detectorOffsetName(parseDetectorOffsets('det-scale@-4,+12,4')!)).to.equal('det-scale@-4,+12,4');
@@ -85,7 +91,7 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     const calls: number[] = [];
     const source = { detect: async (frame: { pts: bigint }) => (calls.push(Number(frame.pts)), out()) };
     const p = detectorOffsetProvider(source as never, parseDetectorOffsets('det-roi')!, { stride: 3, minScore: 0.35 });
-    for (let i = 0; i < 7; i++) expect([...(await p(ctx(i)))!].every((v) => v === DEFAULT_DET_OFFSETS.outside)).to.equal(true);
+    for (let i = 0; i < 7; i++) expect([...(await p(ctx(i)))!].every((v) => v === DEFAULT_DET_ROI_OFFSETS.outside)).to.equal(true);
     expect(calls).to.deep.equal([0, 3, 6]);
   });
 
