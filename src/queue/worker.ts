@@ -72,7 +72,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         jobId: job.id,
         expected: d.identity,
         // A rerun (after a crash or a stall) removes what the dead run left; a live run renews its temp file every frame.
-        staleTempMs: (job.attemptsStarted ?? 1) > 1 || job.stalledCounter > 0 ? Math.min(lockDuration, 10_000) : lockDuration * 4,
+        // The dead run's lock was last renewed at most lockDuration / 2 (BullMQ's renew time) before its last write,
+        // so its temp is at least that old when the lock has expired: a quarter leaves a margin (lockDuration itself
+        // kept a temp written 1-2 s before the rerun and failed the SIGKILL test under load).
+        staleTempMs: (job.attemptsStarted ?? 1) > 1 || job.stalledCounter > 0 ? Math.min(lockDuration / 4, 10_000) : lockDuration * 4,
         onStart: () => o.sink.emit({ event: 'job-start', ...ref, attempt }),
         onProgress: (stage, frames, total) => {
           o.sink.emit({ event: 'job-progress', ...ref, stage, frames, total_frames: total ?? null });
