@@ -92,6 +92,7 @@ interface PlainComparison {
   video_bitrate_kbps: number;
   psnr_y_db: number | null;
   machines: EncodeReport['machines'];
+  rca: EncodeReport['rca'];
   /** 1 - our video bytes / plain x264's. */
   video_saving: number;
 }
@@ -116,6 +117,7 @@ async function encodePlain(settings: EncodeOptions, ours: EncodeReport, json: bo
       video_bitrate_kbps: plain.video_bitrate_kbps,
       psnr_y_db: plain.psnr_y_db,
       machines: plain.machines,
+      rca: plain.rca,
       video_saving: plain.video_bytes > 0 ? 1 - ours.video_bytes / plain.video_bytes : 0,
     };
   } finally {
@@ -147,6 +149,7 @@ export function describeReport(r: EncodeReport & { compare?: PlainComparison }):
       const p = c.machines?.[name];
       if (name !== 'cifar' && p && 'f1' in p && 'f1' in s) lines.push(`    ${name} F1 ${pct(p.f1 as number)} -> ${pct(s.f1 as number)} (reference: the detector on the input)`);
     }
+    if (r.rca && c.rca) lines.push(`    RCA regional confident ${pct(c.rca.regional.confident)} -> ${pct(r.rca.regional.confident)}`);
     if (r.psnr_y_db !== null && c.psnr_y_db !== null) lines.push(`    PSNR-Y ${fmt(c.psnr_y_db, 2)} -> ${fmt(r.psnr_y_db, 2)} dB (what a person would see lose)`);
   }
   return lines.join('\n');
