@@ -134,7 +134,7 @@ export interface EncodeOptions {
   input: InputSpec | string;
   output: string;
   /**
-   * Where the per-MB offsets come from: det-scale for a detector machine and the DMV-JND for
+   * Where the per-MB offsets come from: det-scale-interp for a detector machine and the DMV-JND for
    * cifar (the defaults), another detector method, a synthetic map, or any other method
    * (benchmarks' baselines) built from the run's frame analyser.
    */
@@ -142,7 +142,7 @@ export interface EncodeOptions {
   /**
    * The machine the video is encoded for (machines/registry.ts; default centernet): it
    * guides the detector methods' offsets (det-roi, ...) and verifies. The default offsets
-   * follow it: det-scale for a detector, the DMV-JND for cifar.
+   * follow it: det-scale-interp for a detector, the DMV-JND for cifar.
    */
   machine?: string;
   /** Further machines to verify with (reports carry each under machines.<name>). */

@@ -27,7 +27,7 @@ export function encodeSettingOptions<T>(y: Argv<T>) {
   const withMachine = machineOptions(y);
   return shared
     .analysisPrecisionOption(shared.jndAqOption(shared.jndOptions(shared.modelOptions(shared.x264Options(withMachine)))))
-    .option('offsets', { type: 'string', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND) | jnd-cifar | jnd-centred | ${SYNTHETIC_OFFSET_HELP} [default: as dmvjnd encode: det-scale for a detector machine, jnd for cifar]` })
+    .option('offsets', { type: 'string', describe: `Per-MB QP offset source: ${DETECTOR_OFFSET_HELP} | jnd (the machine's own DMV-JND) | jnd-cifar | jnd-centred | ${SYNTHETIC_OFFSET_HELP} [default: as dmvjnd encode: det-scale-interp for a detector machine, jnd for cifar]` })
     .option('verify', { type: 'boolean', default: false, describe: 'Decode each result and report RCA and PSNR against its input' })
     .option('frames', { type: 'number', describe: 'Encode only the first N frames of each input' })
     .option('analysis-thread', { type: 'string', group: 'JND:', choices: ['worker', 'main'], default: 'worker', describe: 'Where the JND analysis runs (worker thread or in line)' });

@@ -7,7 +7,7 @@ import type { EncodeOptions } from '../pipeline.ts';
 import { parseDetectorOffsets } from './detector-methods.ts';
 import { parseSyntheticOffsets } from './synthetic.ts';
 
-/** undefined: the encode's own default (det-scale for a detector, jnd for cifar). */
+/** undefined: the encode's own default (det-scale-interp for a detector, jnd for cifar). */
 export function offsetsFromArg(text: string | undefined): EncodeOptions['offsets'] {
   if (text === undefined || text === 'jnd' || text === 'jnd-centred' || text === 'jnd-cifar') return text;
   return parseDetectorOffsets(text) ?? parseSyntheticOffsets(text);
