@@ -77,11 +77,9 @@ export interface JndMapping {
 /** The in/out offsets and dilation of det-scale, det-heat, obj-jnd and dmv-jnd-roi (measured: bench/results/detector-bench*); det-roi has its own below. */
 export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
 /**
- * The flat box ROI's own defaults (det-roi, det-roi-interp and its control det-roi-shuffled):
- * boxes at the base QP, the rest 16 coarser. Of -2/+12, 0/+12, 0/+16 and +2/+16 on the first
- * 60 frames of the 9 dev clips, 0/+16 saved most at equal F1 (bench/results/detector-bench-det-roi-sweep),
- * and on the middle window, not used to choose it, too (-19.7% against -12.4% for -2/+12:
- * bench/results/detector-bench-middle-det-roi-sweep).
+ * The flat box ROI's own defaults (det-roi, det-roi-interp, the control det-roi-shuffled):
+ * boxes at the base QP, the rest 16 coarser; the best of a sweep of four settings, and also
+ * on a window not used to choose it (README, Results; bench/results/detector-bench-*det-roi-sweep).
  */
 export const DEFAULT_DET_ROI_OFFSETS = { inside: 0, outside: 16, dilate: DEFAULT_DET_OFFSETS.dilate };
 
