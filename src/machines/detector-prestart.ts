@@ -9,6 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { DEFAULT_MODELS_DIR } from '../inference/models.ts';
 import type { Provider } from '../inference/onnx.ts';
+import { detectorMethodOf, usesDetectorJnd } from '../offsets/detector-method-names.ts';
 import { loadInWorker, spawnWorker } from '../util/spawn-worker.ts';
 import type { DetectorSpec } from './detector-runner.ts';
 import type { DetectorWorkerInit, DetectorWorkerReply } from './detector-worker.ts';
@@ -85,8 +86,9 @@ export function prestartInitFromArgs(argv: readonly string[]): DetectorWorkerIni
   }
   const machine = values.get('machine') ?? 'centernet';
   const offsets = values.get('offsets');
-  // Methods that need no detector-trained JND; anything else decides for itself.
-  if (machine !== 'centernet' || (offsets !== undefined && !/^(det-scale|det-roi|det-heat|det-roi-shuffled|obj-jnd)(-interp)?(@|$)/.test(offsets))) return undefined;
+  // Detector methods that need no detector-trained JND; anything else decides for itself.
+  const named = offsets === undefined ? undefined : detectorMethodOf(offsets);
+  if (machine !== 'centernet' || (offsets !== undefined && (!named || usesDetectorJnd(named)))) return undefined;
   const provider = (values.get('provider') ?? 'auto') as Provider;
   if (!['auto', 'cpu', 'cuda'].includes(provider)) return undefined;
   const threadsText = values.get('model-threads');

@@ -33,14 +33,9 @@ import { placedQpOffsets, type JndPooling } from '../jnd/qp-mapping.ts';
 import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
+import { INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
-export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'obj-jnd', 'dmv-jnd', 'dmv-jnd-roi'] as const;
-export type DetectorMethod = (typeof DETECTOR_METHODS)[number];
-
-/** Methods that need the detector-trained DMV-JND (a runner loaded withJnd). */
-export function usesDetectorJnd(spec: { method: DetectorMethod }): boolean {
-  return spec.method === 'dmv-jnd' || spec.method === 'dmv-jnd-roi';
-}
+export { DETECTOR_METHODS, INTERPOLATING_METHODS, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
 export interface DetectorOffsetSpec {
   kind: 'detector';
@@ -61,9 +56,6 @@ export interface DetectorOffsetSpec {
   interpolate?: boolean;
 }
 
-/** The box methods that take the `-interp` suffix. */
-export const INTERPOLATING_METHODS: readonly DetectorMethod[] = ['det-roi', 'det-scale', 'obj-jnd'];
-const INTERP_SUFFIX = '-interp';
 
 /** How a JND map becomes offsets (dmv-jnd): the encode's base QP and JND settings. */
 export interface JndMapping {
@@ -100,14 +92,10 @@ export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the defa
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
-  const t = text.trim();
-  const at = t.indexOf('@');
-  const named = at < 0 ? t : t.slice(0, at);
-  const interpolate = named.endsWith(INTERP_SUFFIX) && INTERPOLATING_METHODS.includes(named.slice(0, -INTERP_SUFFIX.length) as DetectorMethod);
-  const method = (interpolate ? named.slice(0, -INTERP_SUFFIX.length) : named) as DetectorMethod;
-  if (!DETECTOR_METHODS.includes(method)) return undefined;
-  const spec = parseDetectorMethod(t, method, at);
-  return interpolate ? { ...spec, interpolate: true } : spec;
+  const named = detectorMethodOf(text);
+  if (!named) return undefined;
+  const spec = parseDetectorMethod(text.trim(), named.method, named.at);
+  return named.interpolate ? { ...spec, interpolate: true } : spec;
 }
 
 function parseDetectorMethod(t: string, method: DetectorMethod, at: number): DetectorOffsetSpec {

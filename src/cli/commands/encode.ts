@@ -70,7 +70,7 @@ export const encodeCommand = {
       const ours = await encode(settings);
       enc.done();
       ver.done();
-      const report: EncodeReport & { compare?: PlainComparison } = a.compare ? { ...ours, compare: await encodePlain(settings, ours, a.json) } : ours;
+      const report: EncodeReport & { compare?: PlainComparison } = a.compare ? { ...ours, compare: await encodePlain(settings, ours) } : ours;
       if (a.report) {
         try {
           writeFileSync(String(a.report), `${JSON.stringify(report, null, 1)}\n`);
@@ -97,7 +97,7 @@ interface PlainComparison {
   video_saving: number;
 }
 
-async function encodePlain(settings: EncodeOptions, ours: EncodeReport, json: boolean): Promise<PlainComparison> {
+async function encodePlain(settings: EncodeOptions, ours: EncodeReport): Promise<PlainComparison> {
   const output = join(tmpdir(), `dmvjnd-compare-${process.pid}-${randomBytes(4).toString('hex')}.mp4`);
   const remove = removeOnExit(output);
   const enc = progressLine('x264 encode');
@@ -107,7 +107,7 @@ async function encodePlain(settings: EncodeOptions, ours: EncodeReport, json: bo
       ...settings,
       output,
       offsets: { kind: 'none' },
-      onProgress: (stage, frames, total) => (json ? undefined : (stage === 'encode' ? enc : ver).update(frames, total)),
+      onProgress: (stage, frames, total) => (stage === 'encode' ? enc : ver).update(frames, total),
     });
     enc.done();
     ver.done();
