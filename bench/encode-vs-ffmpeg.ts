@@ -4,7 +4,10 @@
  * libx264` with the same CRF and preset (audio handled as dmvjnd handles it). Ratios in
  * one run; runs interleaved, medians of --repeats (this machine is shared). Never a test.
  *
- *   npx tsx bench/encode-vs-ffmpeg.ts [--repeats 3] [--crf 23] [--preset medium] [--name encode-vs-ffmpeg] [-- extra dmvjnd encode flags]
+ *   npx tsx bench/encode-vs-ffmpeg.ts [--repeats 3] [--crf 23] [--preset medium] [--cli dist|source] [--name encode-vs-ffmpeg] [-- extra dmvjnd encode flags]
+ * It builds dist/ first: bin/dmvjnd.js falls back to transpiling the TypeScript sources
+ * through tsx when dist/ is older than an edited source, which a user after `npm ci` never
+ * pays (--cli source measures that path on purpose).
  * Clips: a 120-frame window of sports_marathon_540p (short) and indoor_person_walking_432p
  * whole (1394 frames, long). Writes bench/results/<name>.{json,md}.
  */
@@ -22,6 +25,11 @@ const repeats = Number(flag(own, 'repeats', '3'));
 const crf = flag(own, 'crf', '23');
 const preset = flag(own, 'preset', 'medium');
 const name = flag(own, 'name', 'encode-vs-ffmpeg');
+const cli = flag(own, 'cli', 'dist');
+if (cli !== 'dist' && cli !== 'source') throw new Error(`Expected dist or source for --cli but received ${cli}`);
+const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, encoding: 'utf8' });
+if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr}`);
+const cliEnv = { ...process.env, DMVJND_FROM_SOURCE: cli === 'source' ? '1' : '0' };
 const clips = [
   { label: 'sports_marathon_540p.mkv, first 120 frames', path: join(VIDEOS_DIR, 'sports_marathon_540p.mkv'), frames: 120 },
   { label: 'indoor_person_walking_432p.mp4, whole (1394 frames)', path: join(VIDEOS_DIR, 'indoor_person_walking_432p.mp4'), frames: undefined as number | undefined },
@@ -30,7 +38,7 @@ const out = join(tmpdir(), `dmvjnd-vs-ffmpeg-${process.pid}.mp4`);
 
 function timed(cmd: string, argv: string[]): { wall: number; stdout: string } {
   const t0 = performance.now();
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 << 20, env: cliEnv });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr}`);
   rmSync(out, { force: true });
@@ -72,12 +80,12 @@ for (const c of clips) {
 const md = [
   `# Whole-process encode time: dmvjnd encode (defaults${extra.length ? ` + ${extra.join(' ')}` : ''}) vs ffmpeg -c:v libx264`,
   '',
-  `CRF ${crf}, preset ${preset}, audio treated as dmvjnd treats it (copied, or re-encoded to AAC where MP4 cannot carry it); medians of ${repeats} interleaved runs on this machine (\`npx tsx bench/encode-vs-ffmpeg.ts${own.length ? ` ${own.join(' ')}` : ''}${extra.length ? ` -- ${extra.join(' ')}` : ''}\`).`,
+  `CRF ${crf}, preset ${preset}, the CLI run from ${cli === 'dist' ? 'the compiled JavaScript in dist/ (as after `npm ci`)' : 'the TypeScript sources through tsx (DMVJND_FROM_SOURCE=1)'}, audio treated as dmvjnd treats it (copied, or re-encoded to AAC where MP4 cannot carry it); medians of ${repeats} interleaved runs on this machine (\`npx tsx bench/encode-vs-ffmpeg.ts${own.length ? ` ${own.join(' ')}` : ''}${extra.length ? ` -- ${extra.join(' ')}` : ''}\`).`,
   '',
   '| clip | frames | ffmpeg (s) | dmvjnd (s) | ratio | dmvjnd offsets | analysed frames | analysis busy (s) | encoder waited (s) |',
   '|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.clip} | ${r.frames} | ${r.ffmpeg_s!.toFixed(2)} | ${r.dmvjnd_s!.toFixed(2)} | ${r.ratio.toFixed(2)}x | ${r.offsets} (${r.machine}) | ${r.analysed_frames} | ${(r.timings_ms.analysis / 1000).toFixed(2)} | ${(r.timings_ms.analysis_wait / 1000).toFixed(2)} |`),
   '',
 ];
-writeResult(name, { crf, preset, repeats, extra, rows }, `${md.join('\n')}\n`);
+writeResult(name, { crf, preset, repeats, cli, extra, rows }, `${md.join('\n')}\n`);
 process.stdout.write(`${md.join('\n')}\n`);

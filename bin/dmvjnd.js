@@ -18,7 +18,9 @@ function newestSource(dir) {
   return newest;
 }
 
-const fresh = existsSync(compiled) && process.env.DMVJND_FROM_SOURCE !== '1' && (!existsSync(join(root, 'src')) || statSync(compiled).mtimeMs >= newestSource(join(root, 'src')));
+// DMVJND_FROM_SOURCE=1 forces the sources, =0 the compiled files (benchmarks set one).
+const forced = process.env.DMVJND_FROM_SOURCE;
+const fresh = existsSync(compiled) && forced !== '1' && (forced === '0' || !existsSync(join(root, 'src')) || statSync(compiled).mtimeMs >= newestSource(join(root, 'src')));
 if (fresh) {
   await import(compiled);
 } else {

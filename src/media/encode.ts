@@ -18,6 +18,7 @@ import {
   AV_CODEC_ID_MP3,
   AV_CODEC_ID_OPUS,
   AV_FRAME_DATA_REGIONS_OF_INTEREST,
+  AV_NOPTS_VALUE,
   FF_ENCODER_AAC,
   FF_ENCODER_LIBX264,
 } from 'node-av/constants';
@@ -155,6 +156,8 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     // packets from the encode side: one muxer, so its writes go one at a time.
     const writePacket = serialised((p: Packet, stream: number) => muxer.writePacket(p, stream));
     const audio = await prepareAudio(input.audio, muxer, writePacket);
+    // With --frames the audio stops where the video does, as ffmpeg's -frames:v does.
+    const audioGate = opts.maxFrames !== undefined ? audioUntilVideoEnd(audio.onPacket) : { onPacket: audio.onPacket, videoReached: async () => {}, finish: async () => {} };
     const estimated = estimateFrameCount(video);
     const totalFrames = opts.maxFrames !== undefined && estimated !== undefined ? Math.min(estimated, opts.maxFrames) : estimated ?? opts.maxFrames;
     let grid: MacroblockGrid | undefined;
@@ -208,7 +211,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
       opts.onProgress?.({ frames, totalFrames, elapsedMs: performance.now() - t0 });
     };
     try {
-      const decodedFrames = decodeVideo(input, { onOtherPacket: audio.onPacket, signal: opts.signal });
+      const decodedFrames = decodeVideo(input, { onOtherPacket: audioGate.onPacket, signal: opts.signal });
       // The next frame decodes (on libuv's threads) while this one is prepared and encoded,
       // as ffmpeg's decoder thread does beside x264.
       for await (const decoded of readAhead(framesToEncode(decodedFrames, opts.selectFrames, opts.maxFrames), (f) => f.frame.free())) {
@@ -234,6 +237,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
           }
           lastPts = frame.pts;
           endPts = frame.pts + (frame.duration > 0n ? frame.duration : 0n);
+          await audioGate.videoReached(toSeconds(endPts, timeBase));
           const ctx: FrameContext = { index: decoded.index, frame, grid: grid!, time: toSeconds(frame.pts, timeBase) };
           if (prepare) {
             const tOff = performance.now();
@@ -255,6 +259,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     const tEnc = performance.now();
     await writeVideoPackets(await videoEncoder.encodeAll(null));
     encodeMs += performance.now() - tEnc;
+    await audioGate.finish();
     await audio.finish();
     stage = 'write output';
     await muxer.close();
@@ -408,6 +413,44 @@ async function prepareAudio(stream: Stream | undefined, mux: Muxer, writePacket:
       await writeAll(await encoder.encodeAll(null));
       encoder.close();
       decoder.close();
+    },
+  };
+}
+
+/**
+ * Holds audio packets until the video has reached their start time; at the end, the ones
+ * that start at or after the video's end are dropped (the demuxer reads audio up to ~0.5 s
+ * ahead of the video, so without this a `maxFrames` cut leaves a longer audio track).
+ */
+function audioUntilVideoEnd(write: (p: Packet) => Promise<void>) {
+  const held: Array<{ packet: Packet; start: number }> = [];
+  let videoEnd = -Infinity;
+  const release = async (all: boolean) => {
+    while (held.length > 0 && (all || held[0].start < videoEnd)) {
+      const { packet } = held.shift()!;
+      try {
+        await write(packet);
+      } finally {
+        packet.free();
+      }
+    }
+  };
+  return {
+    onPacket: async (p: Packet) => {
+      const start = p.pts === AV_NOPTS_VALUE ? NaN : toSeconds(p.pts, p.timeBase);
+      // Untimed packets go through at once: there is nothing to compare with the video.
+      if (Number.isNaN(start) || (held.length === 0 && start < videoEnd)) return write(p);
+      const copy = p.clone();
+      if (!copy) throw new Error('cannot copy an audio packet');
+      held.push({ packet: copy, start });
+    },
+    videoReached: async (seconds: number) => {
+      videoEnd = Math.max(videoEnd, seconds);
+      await release(false);
+    },
+    finish: async () => {
+      await release(false);
+      for (const { packet } of held.splice(0)) packet.free();
     },
   };
 }

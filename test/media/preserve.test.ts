@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { encodeVideo } from '../../src/media/encode.ts';
 import { probeMedia } from '../../src/media/probe.ts';
 import { readAllQpMaps } from '../../src/media/qp-readback.ts';
-import type { InputSpec } from '../../src/media/source.ts';
+import { demuxPackets, openInput, type InputSpec } from '../../src/media/source.ts';
 import { NO_VIDEOS_REASON, VIDEOS_DIR, hasVideos, tempDir } from '../helpers/env.ts';
 
 const splitOffsets = ({ grid }: { grid: { count: number; cols: number } }) => {
@@ -99,4 +99,35 @@ describe('media: the encode preserves frames, timing, aspect and audio', functio
     const second = await encodeVideo({ input: join(tmp.path, 'with-pcm.mp4'), output: join(tmp.path, 'copy.mp4') });
     expect(second.audio).to.equal('copied');
   });
+
+  it('with maxFrames, the audio ends where the video does (re-encoded and copied)', async () => {
+    const graph = 'testsrc2=size=160x120:rate=25:duration=3[out0];sine=frequency=440:duration=3[out1]';
+    const whole = join(tmp.path, 'av-whole.mp4');
+    await encodeVideo({ input: { source: graph, lavfi: true }, output: whole, x264: { preset: 'ultrafast' } });
+    for (const [input, handling] of [[{ source: graph, lavfi: true }, 're-encoded to AAC'], [whole, 'copied']] as const) {
+      const out = join(tmp.path, `av-cut-${handling.length}.mp4`);
+      const r = await encodeVideo({ input, output: out, x264: { preset: 'ultrafast' }, maxFrames: 25 });
+      expect(r.audio).to.equal(handling);
+      const ends = await streamEnds(out);
+      expect(ends.video, 'video end (s)').to.be.closeTo(1, 0.001);
+      // One AAC frame (1024 samples at 44.1 kHz: 23 ms) of slack; without the gate the copied track ran to 1.045 s.
+      expect(ends.audio, `audio end (s), ${handling}`).to.be.within(0.95, 1.03);
+    }
+  });
 });
+
+/** Where each stream's last packet ends, in seconds. */
+async function streamEnds(file: string): Promise<{ video: number; audio: number }> {
+  const input = await openInput(file);
+  const ends = { video: 0, audio: 0 };
+  try {
+    for await (const p of demuxPackets(input, 'decode')) {
+      const end = (Number(p.pts + p.duration) * p.timeBase.num) / p.timeBase.den;
+      const kind = p.streamIndex === input.video.index ? 'video' : 'audio';
+      ends[kind] = Math.max(ends[kind], end);
+    }
+  } finally {
+    await input.close();
+  }
+  return ends;
+}
