@@ -153,7 +153,7 @@ export interface DetectorBenchResult {
     /** The headline scoring machine, then the others. */
     scored_by: string[];
     frames: number | null;
-    start: 'first' | 'middle';
+    start: 'first' | 'middle' | 'last';
     noise_crf: number;
     f1_knee_margin: number;
     x264: Omit<X264Settings, 'rateControl'>;
@@ -173,9 +173,9 @@ export interface DetectorBenchOptions {
   clips: ReadonlyArray<string | InputSpec>;
   methods: ReadonlyArray<string>;
   crfs?: readonly number[];
-  /** Frames per clip (from the start, or from the middle with start 'middle'). */
+  /** Frames per clip (from the start, around the middle with start 'middle', or the clip's last ones with 'last'). */
   frames?: number;
-  start?: 'first' | 'middle';
+  start?: 'first' | 'middle' | 'last';
   /** The scoring machines, loaded by the caller: the first is the headline. */
   scorers: Machine[];
   /** The guide of the det-* methods (loaded by the caller; may be the first scorer). */
@@ -219,7 +219,7 @@ export async function runDetectorBench(opts: DetectorBenchOptions, onEvent: (e: 
   const scorerNames = opts.scorers.map((s) => s.name);
   const scorersId = opts.scorers.map((s) => s.fingerprint).join('+');
 
-  // Each clip's window: first N frames, or N frames around the middle.
+  // Each clip's window: first N frames, N frames around the middle, or the last N.
   const windows = new Map<string, { start: number; frames: number | undefined }>();
   for (const c of clips) windows.set(c.name, await windowOf(c, opts.frames, opts.start ?? 'first'));
 
@@ -325,7 +325,7 @@ function consecutiveF1(decisions: Array<{ detections: import('../machines/types.
   return t.summary().f1;
 }
 
-async function windowOf(clip: ClipEntry, frames: number | undefined, start: 'first' | 'middle'): Promise<{ start: number; frames: number | undefined }> {
+async function windowOf(clip: ClipEntry, frames: number | undefined, start: 'first' | 'middle' | 'last'): Promise<{ start: number; frames: number | undefined }> {
   if (start === 'first' || frames === undefined) return { start: 0, frames };
   const input = await openInput(clip.input);
   let n = 0;
@@ -337,7 +337,13 @@ async function windowOf(clip: ClipEntry, frames: number | undefined, start: 'fir
   } finally {
     await input.close();
   }
-  return { start: Math.max(0, Math.floor((n - frames) / 2)), frames: Math.min(frames, n) };
+  return benchWindow(n, frames, start);
+}
+
+/** Which frames of an n-frame clip a bench window takes: the first `frames`, those around the middle, or the last. */
+export function benchWindow(n: number, frames: number, start: 'first' | 'middle' | 'last'): { start: number; frames: number } {
+  const skip = start === 'first' ? 0 : Math.max(0, start === 'last' ? n - frames : Math.floor((n - frames) / 2));
+  return { start: skip, frames: Math.min(frames, n) };
 }
 
 function pointOf(r: EncodeReport, job: { clip: ClipEntry; method: DetectorBenchMethod; crf: number; reference: boolean }): DetectorBenchPoint {

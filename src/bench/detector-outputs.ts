@@ -129,7 +129,7 @@ export function detectorSummaryMarkdown(r: DetectorBenchResult): string {
   const out = [
     `# Bitrate versus detection agreement (${s.scored_by.join(', ')})`,
     '',
-    `${r.clips.length} clips, ${s.frames === null ? 'all frames' : `${s.frames} frames each (${s.start === 'middle' ? 'around the middle' : 'from the start'})`}; CRF ${s.crfs.join(', ')}; x264 preset ${s.x264.preset}, keyint ${s.x264.keyint}; detector-guided offsets every ${s.jnd.analysisStride} frames.`,
+    `${r.clips.length} clips, ${s.frames === null ? 'all frames' : `${s.frames} frames each (${s.start === 'middle' ? 'around the middle' : s.start === 'last' ? 'at the end' : 'from the start'})`}; CRF ${s.crfs.join(', ')}; x264 preset ${s.x264.preset}, keyint ${s.x264.keyint}; detector-guided offsets every ${s.jnd.analysisStride} frames.`,
     '',
     `Agreement: the scoring detector's detections on the decoded frame against its detections on the source frame (same class, IoU >= ${m?.iou ?? 0.5}; a detection counts once its score is >= ${m?.high ?? '?'}, and may match down to ${m?.low ?? '?'}: the hysteresis band). F1 is micro over all frames; mAP@0.5 takes the source detections as ground truth. ` +
       `BD-rate: Bjontegaard delta rate against \`${s.anchor}\` at equal F1 (headline) or mAP@0.5 (PCHIP on monotone curves over the overlapping range), video bitrate only; negative = fewer bits for the same detections. Means are over the ${withObjects.length} clips with objects${without.length ? `; left out (no object detected): ${without.map((c) => c.name).join(', ')}` : ''}.`,

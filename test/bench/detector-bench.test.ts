@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { analyseDetectorBench, parseDetectorBenchMethod, splitMethodList, type DetectorBenchPoint } from '../../src/bench/detector-bench.ts';
+import { analyseDetectorBench, benchWindow, parseDetectorBenchMethod, splitMethodList, type DetectorBenchPoint } from '../../src/bench/detector-bench.ts';
 import { detectorSummaryMarkdown } from '../../src/bench/detector-outputs.ts';
 import { DEFAULT_JND } from '../../src/pipeline.ts';
 import { DEFAULT_X264 } from '../../src/media/x264-settings.ts';
@@ -17,6 +17,15 @@ function point(clip: string, method: string, crf: number, cheaper: number, objec
 }
 
 describe('detector bench analysis', () => {
+  it('takes each window from the start, around the middle or at the end, never past the clip', () => {
+    expect(benchWindow(150, 60, 'first')).to.deep.equal({ start: 0, frames: 60 });
+    expect(benchWindow(150, 60, 'middle')).to.deep.equal({ start: 45, frames: 60 });
+    expect(benchWindow(150, 60, 'last')).to.deep.equal({ start: 90, frames: 60 });
+    expect(benchWindow(77, 60, 'last')).to.deep.equal({ start: 17, frames: 60 });
+    expect(benchWindow(12, 60, 'last')).to.deep.equal({ start: 0, frames: 12 });
+    expect(benchWindow(12, 60, 'middle')).to.deep.equal({ start: 0, frames: 12 });
+  });
+
   it('splits method lists whose methods carry in,out parameters', () => {
     expect(splitMethodList('x264,det-roi@-2,+12,det-heat,det-roi-shuffled@-4,8')).to.deep.equal(['x264', 'det-roi@-2,+12', 'det-heat', 'det-roi-shuffled@-4,8']);
   });

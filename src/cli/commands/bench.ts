@@ -56,7 +56,7 @@ export const benchCommand = {
       .option('crf', { type: 'string', describe: `CRF grid, comma-separated (above 51: CRF 51 plus that many QP on every macroblock) [default: ${DETECTOR_BENCH_CRFS.join(',')} for a detector, ${DEFAULT_CRFS.join(',')} for cifar]` })
       .option('methods', { type: 'string', describe: `Methods. Detector machines: x264, det-roi[@in,out], det-heat[@in,out], det-roi-shuffled[@in,out], dmv-jnd-cifar[@gain], hvs-jnd[@gain], random[@gain], x264-noaq [default: ${DETECTOR_DEFAULT_METHODS.join(',')}]. cifar: x264, x264-noaq, cam-roi[@strength], hvs-jnd[@gain], random[@gain], dmv-jnd[@gain], dmv-jnd-centred [default: ${DEFAULT_METHODS.join(',')}]` })
       .option('frames', { type: 'number', describe: 'Use only N frames of each clip (the first N, or see --window)' })
-      .option('window', { type: 'string', choices: ['first', 'middle'], default: 'first', describe: 'Detector bench: take the N frames from the start or around the middle of each clip' })
+      .option('window', { type: 'string', choices: ['first', 'middle', 'last'], default: 'first', describe: 'Detector bench: take the N frames from the start, around the middle or at the end of each clip' })
       .option('out', { type: 'string', default: 'dmvjnd-bench', describe: 'Output folder: bench.json, points.csv, summary.md, plots/' })
       .option('cache', { type: 'string', describe: 'JSON file of finished points: resume an interrupted run (updated after every point)' })
       .option('reference-crf', { type: 'number', default: REFERENCE_CRF, describe: 'Plain x264 at this CRF gives the noise floor of all-decision RCA' })
@@ -150,7 +150,7 @@ async function detectorBench(a: Record<string, unknown> & { json: boolean }, nam
         methods,
         crfs,
         frames: a.frames === undefined ? undefined : Number(a.frames),
-        start: a.window === 'middle' ? 'middle' : 'first',
+        start: a.window === 'middle' || a.window === 'last' ? a.window : 'first',
         scorers,
         guide,
         models,
