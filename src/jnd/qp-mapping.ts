@@ -242,3 +242,18 @@ export function placedQpOffsets(
   for (const v of raw) mean += v / raw.length;
   return raw.map((v) => Math.min(maxOffset, Math.max(minOffset, v - mean)));
 }
+
+/**
+ * The 2 x JND rule's target QPs placed relative to the frame's least tolerant macroblocks
+ * (their `percentile`-th percentile, nearest rank): offset = clamp(target - anchor, 0, span).
+ * The rule's step ratios between macroblocks are kept (up to the span); the CRF, not the
+ * JND's absolute level, sets the rate, as det-roi's boxes-at-the-CRF does.
+ */
+export function relativeQpOffsets(targets: Float32Array, span: number, percentile = 5): Float32Array {
+  if (!(Number.isFinite(span) && span >= 0)) throw new RangeError(`Expected a non-negative finite QP span but received ${span}`);
+  if (!(percentile >= 0 && percentile <= 100)) throw new RangeError(`Expected a percentile in [0, 100] but received ${percentile}`);
+  if (targets.length === 0) return new Float32Array(0);
+  const sorted = Float32Array.from(targets).sort();
+  const anchor = sorted[Math.max(0, Math.ceil((percentile / 100) * sorted.length) - 1)];
+  return targets.map((t) => Math.min(span, Math.max(0, t - anchor)));
+}

@@ -54,6 +54,19 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(() => detectorMap(spec, [out(box(0, 0, 48, 16))], grid, 0.35, 1, mapping)).to.throw(/detector-trained JND/);
   });
 
+  it('dmv-jnd-rel places the learned target QPs relative to the least tolerant macroblocks, 0 to span', () => {
+    expect(parseDetectorOffsets('dmv-jnd-rel')).to.include({ method: 'dmv-jnd-rel', inside: 0, outside: 16 });
+    expect(detectorOffsetName(parseDetectorOffsets('dmv-jnd-rel')!)).to.equal('dmv-jnd-rel');
+    expect(detectorOffsetName(parseDetectorOffsets('dmv-jnd-rel@10')!)).to.equal('dmv-jnd-rel@10');
+    expect(() => parseDetectorOffsets('dmv-jnd-rel@-1')).to.throw(/dmv-jnd-rel@<span> with a QP span in \[0, 51\]/);
+    expect(() => parseDetectorOffsets('dmv-jnd-rel@')).to.throw(/QP span/);
+    // JND doubling every 16 px column: steps double per macroblock column, +6 QP each.
+    const jnd = { width: 64, height: 32, data: Float32Array.from({ length: 64 * 32 }, (_, i) => 4 * 2 ** Math.floor((i % 64) / 16)) };
+    const mapping = { baseQp: 30, gain: 0.5, pooling: 'mean' as const, minOffset: -12, maxOffset: 12 };
+    const map = detectorMap(parseDetectorOffsets('dmv-jnd-rel@16')!, [{ ...out(), jnd }], grid, 0.35, 1, mapping);
+    [0, 6, 12, 16, 0, 6, 12, 16].forEach((v, i) => expect(map[i], `MB ${i}`).to.be.closeTo(v, 1e-4));
+  });
+
   it('det-roi-shuffled keeps the values of det-roi, at other places', () => {
     const roi = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
     const sh = { ...roi, method: 'det-roi-shuffled' as const };

@@ -1,12 +1,6 @@
 import { expect } from 'chai';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
-import {
-  jndFromTargetQp,
-  poolJndPerMacroblock,
-  qpOffsetsFromJnd,
-  stepForQp,
-  targetQpForStep,
-} from '../../src/jnd/qp-mapping.ts';
+import { jndFromTargetQp, poolJndPerMacroblock, qpOffsetsFromJnd, relativeQpOffsets, stepForQp, targetQpForStep } from '../../src/jnd/qp-mapping.ts';
 
 const constant = (n: number, value: number): Float32Array => new Float32Array(n).fill(value);
 // One assertion per map instead of per element: chai is slow on thousands of calls.
@@ -133,5 +127,39 @@ describe('jnd/qp-mapping', () => {
     expect(() => qpOffsetsFromJnd(Float32Array.from([1, Number.NaN, 1, 1]), view, grid, { baseQp: 23 })).to.throw(
       /finite JND values/,
     );
+  });
+});
+
+describe('relativeQpOffsets (dmv-jnd-rel)', () => {
+  it('puts the 5th-percentile target at 0 and the rest above it by their difference, up to the span', () => {
+    // 20 macroblocks: targets 20, 21, ..., 39; the 5th percentile (nearest rank: the 1st of 20) is 20.
+    const targets = Float32Array.from({ length: 20 }, (_, i) => 20 + i);
+    const o = relativeQpOffsets(targets, 16);
+    expect(o[0]).to.equal(0);
+    expect(o[5]).to.equal(5);
+    expect(o[16]).to.equal(16);
+    expect(o[19]).to.equal(16); // 19 clamped to the span
+  });
+
+  it('ignores a single outlier below the percentile and clamps it to 0', () => {
+    const targets = Float32Array.from({ length: 40 }, (_, i) => (i === 7 ? -50 : 30 + (i % 4)));
+    const o = relativeQpOffsets(targets, 16);
+    // Nearest rank 2 of 40: the smallest regular value, 30.
+    expect(o[7]).to.equal(0);
+    expect(Math.min(...[...o].filter((_, i) => i !== 7))).to.equal(0);
+    expect(Math.max(...o)).to.equal(3);
+  });
+
+  it('is shift-invariant: the JND gain (a uniform QP shift) does not change the offsets', () => {
+    const targets = Float32Array.from([25, 31, 40, 28, 36]);
+    const shifted = targets.map((t) => t + 6 * Math.log2(0.3));
+    const a = [...relativeQpOffsets(targets, 12)];
+    const b = [...relativeQpOffsets(shifted, 12)];
+    b.forEach((v, i) => expect(v).to.be.closeTo(a[i], 1e-4));
+  });
+
+  it('rejects a negative span or a percentile outside [0, 100]', () => {
+    expect(() => relativeQpOffsets(Float32Array.of(1), -1)).to.throw(/non-negative finite QP span/);
+    expect(() => relativeQpOffsets(Float32Array.of(1), 4, 101)).to.throw(/percentile in \[0, 100\]/);
   });
 });
