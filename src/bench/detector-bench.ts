@@ -33,6 +33,7 @@ import { decodeVideo, openInput, type InputSpec } from '../media/source.ts';
 import { parseDetectorOffsets, usesDetectorJnd } from '../offsets/detector-methods.ts';
 import { DEFAULT_JND, DetectionMemo, encode, jndSettingsFor, type EncodeOptions, type EncodeReport, type JndSettings } from '../pipeline.ts';
 import { parseMethod } from './methods.ts';
+import { bootstrapMeanCi } from '../metrics/bootstrap.ts';
 import { checkCrfs, clipList, jndKey, mean as meanOf, median as medianOf, pointKey, PointCache, stripRate as strip, type BenchEvents, type ClipEntry } from './run-bench.ts';
 
 export const DETECTOR_BENCH_CRFS = [18, 23, 28, 33, 38, 43, 48, 51];
@@ -137,8 +138,10 @@ export interface DetectorMethodSummary {
   describe: string;
   guided_by: string;
   /** Means over the clips with objects that have a number, per scoring machine. */
-  by_machine: Record<string, { bd_rate_mean: Record<DetectorKind, number | null>; bd_rate_median: Record<DetectorKind, number | null>; bd_rate_clips: Record<DetectorKind, number> }>;
+  by_machine: Record<string, { bd_rate_mean: Record<DetectorKind, number | null>; bd_rate_ci95: Record<DetectorKind, [number, number] | null>; bd_rate_median: Record<DetectorKind, number | null>; bd_rate_clips: Record<DetectorKind, number> }>;
   bd_rate_mean: Record<DetectorKind, number | null>;
+  /** 95% percentile-bootstrap interval of the mean, the clips resampled (null under two clips). */
+  bd_rate_ci95: Record<DetectorKind, [number, number] | null>;
   bd_rate_median: Record<DetectorKind, number | null>;
   bd_rate_clips: Record<DetectorKind, number>;
   knee_saving_mean: { f1: number | null };
@@ -371,7 +374,10 @@ function pointOf(r: EncodeReport, job: { clip: ClipEntry; method: DetectorBenchM
 
 const num = (s: MachineScores | undefined, k: string): number | null => (typeof s?.[k] === 'number' && Number.isFinite(s[k] as number) ? (s[k] as number) : null);
 
-/** Points -> noise floors, BD-rates, knees, means over the clips with objects. Pure. */
+/** The bootstrap's seed: the same points give the same intervals. */
+const BOOTSTRAP_SEED = 20211201;
+
+/** Points -> noise floors, BD-rates, knees, means (with a bootstrap interval) over the clips with objects. Pure. */
 export function analyseDetectorBench(input: {
   points: DetectorBenchPoint[];
   clips: Array<Pick<ClipEntry, 'name' | 'label'>>;
@@ -433,15 +439,17 @@ export function analyseDetectorBench(input: {
     const byMachine: DetectorMethodSummary['by_machine'] = {};
     for (const s of scorers) {
       const mean = {} as Record<DetectorKind, number | null>;
+      const ci = {} as Record<DetectorKind, [number, number] | null>;
       const med = {} as Record<DetectorKind, number | null>;
       const n = {} as Record<DetectorKind, number>;
       for (const kind of DETECTOR_KINDS) {
         const v = rows.map((r) => r.by_machine[s].bd_rate[kind]).filter((x): x is number => x !== null);
         mean[kind] = meanOf(v);
+        ci[kind] = bootstrapMeanCi(v, { seed: BOOTSTRAP_SEED });
         med[kind] = medianOf(v);
         n[kind] = v.length;
       }
-      byMachine[s] = { bd_rate_mean: mean, bd_rate_median: med, bd_rate_clips: n };
+      byMachine[s] = { bd_rate_mean: mean, bd_rate_ci95: ci, bd_rate_median: med, bd_rate_clips: n };
     }
     const guided = points.find((p) => p.method === m.name)?.guided_by ?? m.guide;
     return {

@@ -117,6 +117,7 @@ function pointsCsv(r: DetectorBenchResult): string {
 }
 
 const pctText = (v: number | null | undefined, d = 1): string => (v === null || v === undefined ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(d)}%`);
+const ciText = (ci: [number, number] | null | undefined): string => (ci ? `${pctText(ci[0])} to ${pctText(ci[1])}` : 'n/a');
 const frac = (v: number | null | undefined, d = 1): string => (v === null || v === undefined ? 'n/a' : `${(100 * v).toFixed(d)}%`);
 
 export function detectorSummaryMarkdown(r: DetectorBenchResult): string {
@@ -136,9 +137,9 @@ export function detectorSummaryMarkdown(r: DetectorBenchResult): string {
     '',
     `## Mean BD-rate over clips with objects, scored by ${headline}`,
     '',
-    '| method | guided by | BD-rate at equal F1 (headline) | median | at equal mAP@0.5 | median | clips (F1 / mAP) | F1 knee saving |',
-    '|---|---|---|---|---|---|---|---|',
-    ...r.summary.map((x) => `| ${x.method} | ${x.guided_by} | ${pctText(x.bd_rate_mean.f1)} | ${pctText(x.bd_rate_median.f1)} | ${pctText(x.bd_rate_mean.map50)} | ${pctText(x.bd_rate_median.map50)} | ${x.bd_rate_clips.f1} / ${x.bd_rate_clips.map50} | ${frac(x.knee_saving_mean.f1)} |`),
+    '| method | guided by | BD-rate at equal F1 (headline) | 95% interval (clips resampled) | median | at equal mAP@0.5 | median | clips (F1 / mAP) | F1 knee saving |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.summary.map((x) => `| ${x.method} | ${x.guided_by} | ${pctText(x.bd_rate_mean.f1)} | ${ciText(x.bd_rate_ci95?.f1)} | ${pctText(x.bd_rate_median.f1)} | ${pctText(x.bd_rate_mean.map50)} | ${pctText(x.bd_rate_median.map50)} | ${x.bd_rate_clips.f1} / ${x.bd_rate_clips.map50} | ${frac(x.knee_saving_mean.f1)} |`),
     '',
   ];
   for (const other of s.scored_by.slice(1)) {

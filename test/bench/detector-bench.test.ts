@@ -67,6 +67,8 @@ describe('detector bench analysis', () => {
     expect(r.clips[0].noise_floor.centernet.f1).to.equal(1);
     const md = detectorSummaryMarkdown(r);
     expect(md).to.include('left out (no object detected): empty');
-    expect(md).to.include('| det-roi | centernet | -20.0%');
+    expect(md).to.include('| det-roi | centernet | -20.0% | -20.0% to -20.0% |');
+    // Both clips at -20%: the interval collapses onto the mean.
+    det.bd_rate_ci95.f1!.forEach((v) => expect(v).to.be.closeTo(-20, 0.5));
   });
 });

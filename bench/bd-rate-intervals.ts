@@ -1,0 +1,69 @@
+/**
+ * How much do the detector bench's means say? For each given `dmvjnd bench` result
+ * (bench.json, detector machines), each method's mean BD-rate over the clips with objects
+ * with a 95% percentile-bootstrap interval (clips resampled, bench/../src/metrics/bootstrap.ts),
+ * and, per method, the same pooled over every given run that has it (each clip window one
+ * sample; windows of the short clips overlap, so the pooled interval is optimistic).
+ *
+ *   npx tsx bench/bd-rate-intervals.ts <bench.json>... [--methods det-roi@0,+16;x264] [--kind f1|map50] [--name bd-rate-intervals]
+ * Writes bench/results/<name>.{json,md}.
+ */
+import { readFileSync } from 'node:fs';
+import { bootstrapMeanCi } from '../src/metrics/bootstrap.ts';
+import type { DetectorBenchResult } from '../src/bench/detector-bench.ts';
+import { flag, writeResult } from './common.ts';
+
+const args = process.argv.slice(2);
+const name = flag(args, 'name', 'bd-rate-intervals');
+const kind = flag(args, 'kind', 'f1') as 'f1' | 'map50';
+const only = args.includes('--methods') ? flag(args, 'methods', '').split(';') : undefined;
+const files = args.filter((a, i) => !a.startsWith('--') && !['--name', '--kind', '--methods'].includes(args[i - 1]));
+if (files.length === 0) {
+  console.error('usage: bd-rate-intervals.ts <bench.json>... [--methods a;b] [--kind f1|map50] [--name out]');
+  process.exit(2);
+}
+const SEED = 20211201;
+const pct = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(1)}%`);
+const meanOf = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : null);
+
+interface Row { run: string; window: string; stride: number; method: string; clips: number; mean: number | null; ci95: [number, number] | null; values: Record<string, number> }
+const rows: Row[] = [];
+for (const file of files) {
+  const r = JSON.parse(readFileSync(file, 'utf8')) as DetectorBenchResult;
+  if (r.schema !== 'dmvjnd-detector-bench/1') throw new Error(`Expected a detector bench result (dmvjnd-detector-bench/1) in ${file} but received ${r.schema}`);
+  const headline = r.settings.scored_by[0];
+  const withObjects = new Set(r.clips.filter((c) => c.has_objects).map((c) => c.name));
+  for (const m of r.settings.methods) {
+    if (m.name === r.settings.anchor || (only && !only.includes(m.name))) continue;
+    const values: Record<string, number> = {};
+    for (const c of r.per_clip) {
+      const v = c.by_machine[headline]?.bd_rate[kind];
+      if (c.method === m.name && withObjects.has(c.clip) && v !== null && v !== undefined) values[c.clip] = v;
+    }
+    const v = Object.values(values);
+    rows.push({ run: file.replace(/^.*results\//, '').replace(/\/bench\.json$/, ''), window: r.settings.start, stride: r.settings.jnd.analysisStride, method: m.name, clips: v.length, mean: meanOf(v), ci95: bootstrapMeanCi(v, { seed: SEED }), values });
+  }
+}
+const pooled = [...new Set(rows.map((r) => `${r.method} @stride ${r.stride}`))].map((key) => {
+  const of = rows.filter((r) => `${r.method} @stride ${r.stride}` === key);
+  const v = of.flatMap((r) => Object.values(r.values));
+  return { method: key, runs: of.map((r) => `${r.run} (${r.window})`), clip_windows: v.length, mean: meanOf(v), ci95: bootstrapMeanCi(v, { seed: SEED }) };
+});
+const md = [
+  `# BD-rate at equal ${kind === 'f1' ? 'F1' : 'mAP@0.5'} against plain x264: means with 95% intervals`,
+  '',
+  `Percentile bootstrap of the mean over the clips with objects (10000 resamples, seed ${SEED}); \`npx tsx bench/bd-rate-intervals.ts ${args.join(' ')}\`.`,
+  '',
+  '| run | window | detector stride | method | clips | mean | 95% interval |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.run} | ${r.window} | ${r.stride} | ${r.method} | ${r.clips} | ${pct(r.mean)} | ${r.ci95 ? `${pct(r.ci95[0])} to ${pct(r.ci95[1])}` : 'n/a'} |`),
+  '',
+  '## Pooled over the runs (each clip window one sample; short clips overlap between windows)',
+  '',
+  '| method | runs | clip windows | mean | 95% interval |',
+  '|---|---|---|---|---|',
+  ...pooled.map((p) => `| ${p.method} | ${p.runs.join(', ')} | ${p.clip_windows} | ${pct(p.mean)} | ${p.ci95 ? `${pct(p.ci95[0])} to ${pct(p.ci95[1])}` : 'n/a'} |`),
+  '',
+];
+writeResult(name, { kind, seed: SEED, rows, pooled }, `${md.join('\n')}\n`);
+process.stdout.write(`${md.join('\n')}\n`);
