@@ -140,6 +140,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
   let stage: 'encode' | 'write output' = 'encode';
   let mux: Muxer | undefined;
   let encoder: Encoder | undefined;
+  let disposeAudio: (() => void) | undefined;
   try {
     mux = await Muxer.open(out.tempPath, { format: 'mp4', options: { movflags: '+faststart' } }).catch(
       (err: unknown) => {
@@ -157,7 +158,8 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     const writePacket = serialised((p: Packet, stream: number) => muxer.writePacket(p, stream));
     const audio = await prepareAudio(input.audio, muxer, writePacket);
     // With --frames the audio stops where the video does, as ffmpeg's -frames:v does.
-    const audioGate = opts.maxFrames !== undefined ? audioUntilVideoEnd(audio.onPacket) : { onPacket: audio.onPacket, videoReached: async () => {}, finish: async () => {} };
+    const audioGate = opts.maxFrames !== undefined ? audioUntilVideoEnd(audio.onPacket) : { onPacket: audio.onPacket, videoReached: async () => {}, finish: async () => {}, dispose: () => {} };
+    disposeAudio = audioGate.dispose;
     const estimated = estimateFrameCount(video);
     const totalFrames = opts.maxFrames !== undefined && estimated !== undefined ? Math.min(estimated, opts.maxFrames) : estimated ?? opts.maxFrames;
     let grid: MacroblockGrid | undefined;
@@ -288,6 +290,7 @@ export async function encodeVideo(opts: EncodeVideoOptions): Promise<EncodeVideo
     out.discard();
     throw asDmvjndError(err, stage, stage === 'write output' ? opts.output : label);
   } finally {
+    disposeAudio?.();
     encoder?.close();
     await input.close().catch(() => undefined);
   }
@@ -425,8 +428,11 @@ async function prepareAudio(stream: Stream | undefined, mux: Muxer, writePacket:
 function audioUntilVideoEnd(write: (p: Packet) => Promise<void>) {
   const held: Array<{ packet: Packet; start: number }> = [];
   let videoEnd = -Infinity;
-  const release = async (all: boolean) => {
-    while (held.length > 0 && (all || held[0].start < videoEnd)) {
+  const dispose = () => {
+    for (const { packet } of held.splice(0)) packet.free();
+  };
+  const release = async () => {
+    while (held.length > 0 && held[0].start < videoEnd) {
       const { packet } = held.shift()!;
       try {
         await write(packet);
@@ -446,12 +452,14 @@ function audioUntilVideoEnd(write: (p: Packet) => Promise<void>) {
     },
     videoReached: async (seconds: number) => {
       videoEnd = Math.max(videoEnd, seconds);
-      await release(false);
+      await release();
     },
     finish: async () => {
-      await release(false);
-      for (const { packet } of held.splice(0)) packet.free();
+      await release();
+      dispose();
     },
+    /** Frees what is still held (the rest of a cut, or everything after an error). */
+    dispose,
   };
 }
 
