@@ -3,7 +3,7 @@
  * detector-methods.ts because the CLI reads them before it imports the pipeline (node-av):
  * detector-prestart.ts decides from them whether an encode will want the guide detector.
  */
-export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'obj-jnd', 'dmv-jnd', 'dmv-jnd-roi', 'dmv-jnd-rel'] as const;
+export const DETECTOR_METHODS = ['det-roi', 'det-heat', 'det-roi-shuffled', 'det-scale', 'obj-jnd', 'dmv-jnd', 'dmv-jnd-roi', 'dmv-jnd-rel', 'dmv-jnd-outside'] as const;
 export type DetectorMethod = (typeof DETECTOR_METHODS)[number];
 
 /** The box methods that take the `-interp` suffix. */
@@ -12,7 +12,7 @@ export const INTERP_SUFFIX = '-interp';
 
 /** Methods that need the detector-trained DMV-JND (a runner loaded withJnd). */
 export function usesDetectorJnd(spec: { method: DetectorMethod }): boolean {
-  return spec.method === 'dmv-jnd' || spec.method === 'dmv-jnd-roi' || spec.method === 'dmv-jnd-rel';
+  return spec.method === 'dmv-jnd' || spec.method === 'dmv-jnd-roi' || spec.method === 'dmv-jnd-rel' || spec.method === 'dmv-jnd-outside';
 }
 
 /** `det-scale-interp@-2,+12` -> its method and whether boxes move; undefined for names of other families. */

@@ -18,6 +18,9 @@
  *                               to the frame's least tolerant macroblocks (5th percentile):
  *                               those at the base QP, the rest coarser by their step ratio, at
  *                               most `span` (default det-roi's out, 16)
+ *   dmv-jnd-outside[@span]      det-roi's boxes at the base QP, and outside them dmv-jnd-rel's
+ *                               offsets instead of a flat `span`: does the learned JND know
+ *                               what the detector needs around an object?
  *   det-scale[@in,out[,slope]]  det-roi graded by object size: a box of side s (sqrt of its
  *                               area) gets in + slope * log2(s / 32 px) (at most out): small
  *                               objects finest, large ones coarser
@@ -92,7 +95,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16)';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them)';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -103,10 +106,10 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
 }
 
 function parseDetectorMethod(t: string, method: DetectorMethod, at: number): DetectorOffsetSpec {
-  if (method === 'dmv-jnd-rel') {
+  if (method === 'dmv-jnd-rel' || method === 'dmv-jnd-outside') {
     const span = at < 0 ? DEFAULT_DET_ROI_OFFSETS.outside : Number(t.slice(at + 1));
     if (!(Number.isFinite(span) && span >= 0 && span <= 51 && (at < 0 || t.slice(at + 1).trim() !== ''))) {
-      throw new DmvjndError('arguments', undefined, `expected --offsets dmv-jnd-rel@<span> with a QP span in [0, 51] but received "${t}"`);
+      throw new DmvjndError('arguments', undefined, `expected --offsets ${method}@<span> with a QP span in [0, 51] but received "${t}"`);
     }
     return { kind: 'detector', method, inside: 0, outside: span, dilate: DEFAULT_DET_OFFSETS.dilate };
   }
@@ -135,7 +138,7 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
 }
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
-  if (s.method === 'dmv-jnd-rel') return s.outside === DEFAULT_DET_ROI_OFFSETS.outside ? s.method : `${s.method}@${s.outside}`;
+  if (s.method === 'dmv-jnd-rel' || s.method === 'dmv-jnd-outside') return s.outside === DEFAULT_DET_ROI_OFFSETS.outside ? s.method : `${s.method}@${s.outside}`;
   if (usesDetectorJnd(s)) return s.gain === undefined ? s.method : `${s.method}@${s.gain}`;
   const d = defaultDetOffsets(s.method);
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));
@@ -156,9 +159,12 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
     if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
     // Between two analyses, the smaller JND of the two: what either position tolerates.
     const jnd = combineMaps(maps, Math.min);
-    if (spec.method === 'dmv-jnd-rel') {
+    if (spec.method === 'dmv-jnd-rel' || spec.method === 'dmv-jnd-outside') {
       const targets = placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { baseQp: 0, gain: 1, pooling: mapping.pooling, minOffset: -1000, maxOffset: 1000 });
-      return relativeQpOffsets(targets, spec.outside);
+      const relative = relativeQpOffsets(targets, spec.outside);
+      if (spec.method === 'dmv-jnd-rel') return relative;
+      const boxes = detRoiOffsets(outputs.flatMap((o) => o.detections), grid, { inside: 1, outside: 0, dilate: spec.dilate, minScore });
+      return relative.map((v, i) => (boxes[i] === 1 ? 0 : v));
     }
     const learned = placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { ...mapping, gain: spec.gain ?? mapping.gain });
     if (spec.method === 'dmv-jnd') return learned;

@@ -65,6 +65,11 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     const mapping = { baseQp: 30, gain: 0.5, pooling: 'mean' as const, minOffset: -12, maxOffset: 12 };
     const map = detectorMap(parseDetectorOffsets('dmv-jnd-rel@16')!, [{ ...out(), jnd }], grid, 0.35, 1, mapping);
     [0, 6, 12, 16, 0, 6, 12, 16].forEach((v, i) => expect(map[i], `MB ${i}`).to.be.closeTo(v, 1e-4));
+    // dmv-jnd-outside: the same outside the boxes, the base QP (0) on them.
+    const spec = { ...parseDetectorOffsets('dmv-jnd-outside')!, dilate: 0 };
+    expect(detectorOffsetName(spec)).to.equal('dmv-jnd-outside');
+    const around = detectorMap(spec, [{ ...out(box(32, 0, 64, 16)), jnd }], grid, 0.35, 1, mapping);
+    [0, 6, 0, 0, 0, 6, 12, 16].forEach((v, i) => expect(around[i], `MB ${i} (outside)`).to.be.closeTo(v, 1e-4));
   });
 
   it('det-roi-shuffled keeps the values of det-roi, at other places', () => {
