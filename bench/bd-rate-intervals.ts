@@ -3,7 +3,8 @@
  * (bench.json, detector machines), each method's mean BD-rate over the clips with objects
  * with a 95% percentile-bootstrap interval (clips resampled, bench/../src/metrics/bootstrap.ts),
  * and, per method, the same pooled over every given run that has it (each clip window one
- * sample; windows of the short clips overlap, so the pooled interval is optimistic).
+ * sample, counted once when several runs measured it; windows of the short clips overlap,
+ * so the pooled interval is optimistic).
  *
  *   npx tsx bench/bd-rate-intervals.ts <bench.json>... [--methods det-roi@0,+16;x264] [--kind f1|map50] [--name bd-rate-intervals]
  * Writes bench/results/<name>.{json,md}.
@@ -44,10 +45,21 @@ for (const file of files) {
     rows.push({ run: file.replace(/^.*results\//, '').replace(/\/bench\.json$/, ''), window: r.settings.start, stride: r.settings.jnd.analysisStride, method: m.name, clips: v.length, mean: meanOf(v), ci95: bootstrapMeanCi(v, { seed: SEED }), values });
   }
 }
+// A clip window measured in several runs counts once: the first run given that has it.
 const pooled = [...new Set(rows.map((r) => `${r.method} @stride ${r.stride}`))].map((key) => {
-  const of = rows.filter((r) => `${r.method} @stride ${r.stride}` === key);
-  const v = of.flatMap((r) => Object.values(r.values));
-  return { method: key, runs: of.map((r) => `${r.run} (${r.window})`), clip_windows: v.length, mean: meanOf(v), ci95: bootstrapMeanCi(v, { seed: SEED }) };
+  const byWindow = new Map<string, number>();
+  const runs: string[] = [];
+  for (const r of rows.filter((x) => `${x.method} @stride ${x.stride}` === key)) {
+    let used = false;
+    for (const [clip, v] of Object.entries(r.values)) {
+      if (byWindow.has(`${r.window}|${clip}`)) continue;
+      byWindow.set(`${r.window}|${clip}`, v);
+      used = true;
+    }
+    if (used) runs.push(`${r.run} (${r.window})`);
+  }
+  const v = [...byWindow.values()];
+  return { method: key, runs, clip_windows: v.length, mean: meanOf(v), ci95: bootstrapMeanCi(v, { seed: SEED }) };
 });
 const md = [
   `# BD-rate at equal ${kind === 'f1' ? 'F1' : 'mAP@0.5'} against plain x264: means with 95% intervals`,
@@ -58,7 +70,7 @@ const md = [
   '|---|---|---|---|---|---|---|',
   ...rows.map((r) => `| ${r.run} | ${r.window} | ${r.stride} | ${r.method} | ${r.clips} | ${pct(r.mean)} | ${r.ci95 ? `${pct(r.ci95[0])} to ${pct(r.ci95[1])}` : 'n/a'} |`),
   '',
-  '## Pooled over the runs (each clip window one sample; short clips overlap between windows)',
+  '## Pooled over the runs (each clip window one sample, once; short clips overlap between windows)',
   '',
   '| method | runs | clip windows | mean | 95% interval |',
   '|---|---|---|---|---|',
