@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { bootstrapMeanCi } from '../src/metrics/bootstrap.ts';
 import type { DetectorBenchResult } from '../src/bench/detector-bench.ts';
+import { mean as meanOf } from '../src/bench/run-bench.ts';
 import { flag, writeResult } from './common.ts';
 
 const args = process.argv.slice(2);
@@ -25,7 +26,6 @@ if (files.length === 0) {
 }
 const SEED = 20211201;
 const pct = (v: number | null) => (v === null ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(1)}%`);
-const meanOf = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : null);
 
 interface Row { run: string; window: string; stride: number; method: string; clips: number; mean: number | null; ci95: [number, number] | null; values: Record<string, number> }
 const rows: Row[] = [];

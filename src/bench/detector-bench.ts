@@ -73,8 +73,10 @@ export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
   const name = text.trim();
   const det = parseDetectorOffsets(name);
   if (det) {
-    if (det.method === 'dmv-jnd-rel') return { name, describe: `the DMV-JND trained against the detector, its 2 x JND target QPs relative to the frame's 5th percentile, 0 to +${det.outside}`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
-    if (det.method === 'dmv-jnd-outside') return { name, describe: `boxes at the CRF; outside them the detector-trained DMV-JND's target QPs relative to the frame's 5th percentile, 0 to +${det.outside}`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
+    if (det.method === 'dmv-jnd-rel' || det.method === 'dmv-jnd-outside') {
+      const where = det.method === 'dmv-jnd-outside' ? 'boxes at the CRF; outside them ' : '';
+      return { name, describe: `${where}the DMV-JND trained against the detector, its 2 x JND target QPs relative to the frame's 5th percentile, 0 to +${det.outside}`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
+    }
     if (usesDetectorJnd(det)) return { name, describe: `the DMV-JND trained against the detector (2 x JND rule${det.gain === undefined ? '' : `, gain ${det.gain}`}${det.method === 'dmv-jnd-roi' ? `; inside boxes only, in [${det.inside}, ${det.outside}], the rest ${det.outside}` : ''})`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
     const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : det.method === 'det-scale' ? `boxes graded by size (+${det.slope} QP per doubling of the side)` : det.method === 'obj-jnd' ? 'boxes graded by the object-level JND (tolerated CRF, learned from x264 encodes)' : 'boxes, shuffled positions (control)';
     const motion = det.interpolate ? '; between detections each box moves linearly' : '';

@@ -159,16 +159,18 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
     if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
     // Between two analyses, the smaller JND of the two: what either position tolerates.
     const jnd = combineMaps(maps, Math.min);
+    // 1 on the macroblocks under a box, 0 elsewhere (dmv-jnd-roi, dmv-jnd-outside).
+    const boxMask = () => detRoiOffsets(outputs.flatMap((o) => o.detections), grid, { inside: 1, outside: 0, dilate: spec.dilate, minScore });
     if (spec.method === 'dmv-jnd-rel' || spec.method === 'dmv-jnd-outside') {
-      const targets = placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { baseQp: 0, gain: 1, pooling: mapping.pooling, minOffset: -1000, maxOffset: 1000 });
+      const targets = placedQpOffsets(jnd.data, jnd, grid, { baseQp: 0, gain: 1, pooling: mapping.pooling, minOffset: -1000, maxOffset: 1000 });
       const relative = relativeQpOffsets(targets, spec.outside);
       if (spec.method === 'dmv-jnd-rel') return relative;
-      const boxes = detRoiOffsets(outputs.flatMap((o) => o.detections), grid, { inside: 1, outside: 0, dilate: spec.dilate, minScore });
+      const boxes = boxMask();
       return relative.map((v, i) => (boxes[i] === 1 ? 0 : v));
     }
-    const learned = placedQpOffsets(jnd.data, { width: jnd.width, height: jnd.height }, grid, { ...mapping, gain: spec.gain ?? mapping.gain });
+    const learned = placedQpOffsets(jnd.data, jnd, grid, { ...mapping, gain: spec.gain ?? mapping.gain });
     if (spec.method === 'dmv-jnd') return learned;
-    const boxes = detRoiOffsets(outputs.flatMap((o) => o.detections), grid, { inside: 1, outside: 0, dilate: spec.dilate, minScore });
+    const boxes = boxMask();
     return learned.map((v, i) => (boxes[i] === 1 ? Math.min(spec.outside, Math.max(spec.inside, v)) : spec.outside));
   }
   if (spec.method === 'det-heat') {
