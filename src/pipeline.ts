@@ -34,7 +34,7 @@ import { checkOutputPath } from './util/atomic-output.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, checkX264Settings, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
-import { DEFAULT_DETECTOR_OFFSETS, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
+import { DEFAULT_BOX_MIN_SCORE, DEFAULT_DETECTOR_OFFSETS, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
 import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpec } from './machines/registry.ts';
 import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
@@ -42,7 +42,6 @@ import { DEFAULT_GUIDE_SIZE } from './machines/detector-prestart.ts';
 import type { DetectorMachine } from './machines/detector.ts';
 import { withObjectJndModel, type InputSize } from './machines/detector-runner.ts';
 import { lumaThumbnail } from './offsets/static-gate.ts';
-import { DEFAULT_DETECTION_MATCH } from './metrics/detection.ts';
 
 export interface JndSettings {
   /** Short side of the machine view in pixels. */
@@ -398,7 +397,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         maxStride: jnd.analysisMaxStride || jnd.analysisStride,
         thumbnail: frameThumbnail,
         onSkipped: () => staticSkips++,
-        minScore: DEFAULT_DETECTION_MATCH.high,
+        minScore: DEFAULT_BOX_MIN_SCORE,
         onAnalysed: () => analysed++,
         mapping: {
           baseQp: x264.rateControl.mode === 'crf' ? x264.rateControl.crf : undefined,

@@ -80,7 +80,8 @@ export function parseDetectorBenchMethod(text: string): DetectorBenchMethod {
     if (usesDetectorJnd(det)) return { name, describe: `the DMV-JND trained against the detector (2 x JND rule${det.gain === undefined ? '' : `, gain ${det.gain}`}${det.method === 'dmv-jnd-roi' ? `; inside boxes only, in [${det.inside}, ${det.outside}], the rest ${det.outside}` : ''})`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
     const what = det.method === 'det-roi' ? 'boxes' : det.method === 'det-heat' ? 'heatmap' : det.method === 'det-scale' ? `boxes graded by size (+${det.slope} QP per doubling of the side)` : det.method === 'obj-jnd' ? 'boxes graded by the object-level JND (tolerated CRF, learned from x264 encodes)' : 'boxes, shuffled positions (control)';
     const motion = det.interpolate ? '; between detections each box moves linearly' : '';
-    return { name, describe: `detector ROI from ${what}: in ${det.inside}, out ${det.outside} QP${motion}`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
+    const score = det.minScore === undefined ? '' : `; boxes scoring >= ${det.minScore}`;
+    return { name, describe: `detector ROI from ${what}: in ${det.inside}, out ${det.outside} QP${motion}${score}`, offsets: det, jnd: {}, guide: 'detector', needsGenerator: false };
   }
   // The CIFAR-trained DMV-JND keeps its old name under the cifar machine only.
   const cifarName = name.replace(/^dmv-jnd-cifar/, 'dmv-jnd');

@@ -15,12 +15,20 @@ export function usesDetectorJnd(spec: { method: DetectorMethod }): boolean {
   return spec.method === 'dmv-jnd' || spec.method === 'dmv-jnd-roi' || spec.method === 'dmv-jnd-rel' || spec.method === 'dmv-jnd-outside';
 }
 
-/** `det-scale-interp@-2,+12` -> its method and whether boxes move; undefined for names of other families. */
-export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number } | undefined {
-  const t = text.trim();
+/** Separates a method's lowest box score from its name and numbers: `det-roi@0,+16/0.25`. */
+export const BOX_SCORE_SEPARATOR = '/';
+
+/**
+ * `det-scale-interp@-2,+12/0.25` -> its method, whether boxes move, where its numbers start
+ * (`at`, an index into `base`) and the text of its box score; undefined for names of other families.
+ */
+export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number; base: string; boxScore: string | undefined } | undefined {
+  const full = text.trim();
+  const slash = full.lastIndexOf(BOX_SCORE_SEPARATOR);
+  const t = slash < 0 ? full : full.slice(0, slash).trim();
   const at = t.indexOf('@');
   const named = at < 0 ? t : t.slice(0, at);
   const interpolate = named.endsWith(INTERP_SUFFIX) && INTERPOLATING_METHODS.includes(named.slice(0, -INTERP_SUFFIX.length) as DetectorMethod);
   const method = (interpolate ? named.slice(0, -INTERP_SUFFIX.length) : named) as DetectorMethod;
-  return DETECTOR_METHODS.includes(method) ? { method, interpolate, at } : undefined;
+  return DETECTOR_METHODS.includes(method) ? { method, interpolate, at, base: t, boxScore: slash < 0 ? undefined : full.slice(slash + 1).trim() } : undefined;
 }

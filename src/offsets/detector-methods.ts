@@ -25,6 +25,9 @@
  *                               area) gets in + slope * log2(s / 32 px) (at most out): small
  *                               objects finest, large ones coarser
  *
+ * A box method may end in `/score` (det-roi@0,+16/0.25): the lowest detection score whose box
+ * places offsets (default DEFAULT_BOX_MIN_SCORE).
+ *
  * The detector runs every `stride` frames. A frame between two analysed frames gets the
  * union of both frames' boxes (the encoder decodes at least one stride ahead, so the next
  * analysis is known): an object that moves within the stride stays covered. With the
@@ -40,7 +43,8 @@ import { placedQpOffsets, relativeQpOffsets, type JndPooling } from '../jnd/qp-m
 import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
-import { INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
+import { DEFAULT_DETECTION_MATCH } from '../metrics/detection.ts';
+import { BOX_SCORE_SEPARATOR, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
 export { DETECTOR_METHODS, INTERPOLATING_METHODS, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
@@ -61,6 +65,8 @@ export interface DetectorOffsetSpec {
   gain?: number;
   /** Between analyses, move each box linearly instead of taking the union of both analyses' boxes. */
   interpolate?: boolean;
+  /** The lowest detection score whose box places offsets (`/score`; undefined: DEFAULT_BOX_MIN_SCORE). */
+  minScore?: number;
 }
 
 
@@ -87,6 +93,15 @@ export function defaultDetOffsets(method: DetectorMethod): { inside: number; out
   return method === 'det-roi' || method === 'det-roi-shuffled' ? DEFAULT_DET_ROI_OFFSETS : DEFAULT_DET_OFFSETS;
 }
 
+/**
+ * The lowest score a detection's box places offsets at, unless the method says `/score`:
+ * the verification's reference threshold (metrics/detection.ts, `high`).
+ */
+export const DEFAULT_BOX_MIN_SCORE = DEFAULT_DETECTION_MATCH.high;
+
+/** Methods whose offsets use no boxes, so a `/score` would change nothing. */
+const BOXLESS_METHODS: readonly DetectorMethod[] = ['dmv-jnd', 'dmv-jnd-rel'];
+
 /** `encode`'s offsets under a detector machine. */
 export const DEFAULT_DETECTOR_OFFSETS = 'det-scale-interp';
 /** det-scale: boxes up to this side (pixels) get `in` unchanged; its default QP per size doubling. */
@@ -95,14 +110,26 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them)';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+16/0.25';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
   const named = detectorMethodOf(text);
   if (!named) return undefined;
-  const spec = parseDetectorMethod(text.trim(), named.method, named.at);
-  return named.interpolate ? { ...spec, interpolate: true } : spec;
+  const spec = parseDetectorMethod(named.base, named.method, named.at);
+  const minScore = named.boxScore === undefined ? undefined : parseBoxScore(text.trim(), named.method, named.boxScore);
+  return { ...spec, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }) };
+}
+
+function parseBoxScore(text: string, method: DetectorMethod, raw: string): number {
+  if (BOXLESS_METHODS.includes(method)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets ${method} without a box score (it places no boxes) but received "${text}"`);
+  }
+  const score = Number(raw);
+  if (!(raw !== '' && Number.isFinite(score) && score > 0 && score <= 1)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>/<score> with a box score in (0, 1] but received "${text}"`);
+  }
+  return score;
 }
 
 function parseDetectorMethod(t: string, method: DetectorMethod, at: number): DetectorOffsetSpec {
@@ -138,6 +165,11 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
 }
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
+  const name = detectorOffsetBaseName(s);
+  return s.minScore === undefined || s.minScore === DEFAULT_BOX_MIN_SCORE ? name : `${name}${BOX_SCORE_SEPARATOR}${s.minScore}`;
+}
+
+function detectorOffsetBaseName(s: DetectorOffsetSpec): string {
   if (s.method === 'dmv-jnd-rel' || s.method === 'dmv-jnd-outside') return s.outside === DEFAULT_DET_ROI_OFFSETS.outside ? s.method : `${s.method}@${s.outside}`;
   if (usesDetectorJnd(s)) return s.gain === undefined ? s.method : `${s.method}@${s.gain}`;
   const d = defaultDetOffsets(s.method);
@@ -153,7 +185,8 @@ export interface DetectionSource {
 }
 
 /** The per-MB map of one frame from its (merged) detections. */
-export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[], grid: FrameContext['grid'], minScore: number, seed: number, mapping?: JndMapping): Float32Array {
+export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[], grid: FrameContext['grid'], defaultMinScore: number, seed: number, mapping?: JndMapping): Float32Array {
+  const minScore = spec.minScore ?? defaultMinScore;
   if (usesDetectorJnd(spec)) {
     const maps = outputs.map((o) => o.jnd).filter((j): j is SaliencyMap => j !== undefined);
     if (maps.length === 0 || !mapping) throw new Error('dmv-jnd offsets need the detector-trained JND (a runner loaded withJnd) and the JND mapping');
@@ -270,7 +303,7 @@ export function detectorOffsetProvider(
     const between = before !== ctx.index && after >= 0;
     if (between && spec.interpolate) {
       const [b, a] = [await analysed.get(before)!, await analysed.get(after)!];
-      const detections = interpolateDetections(b.detections, a.detections, (ctx.index - before) / (after - before), opts.minScore);
+      const detections = interpolateDetections(b.detections, a.detections, (ctx.index - before) / (after - before), spec.minScore ?? opts.minScore);
       return detectorMap(spec, [{ width: b.width, height: b.height, detections, heatmap: undefined }], ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
     }
     // The frames between two analyses share one map: build it once.

@@ -38,6 +38,22 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect([...map]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);
   });
 
+  it('a /score suffix sets the lowest box score that places offsets', () => {
+    expect(parseDetectorOffsets('det-roi@0,+16/0.25')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 16, minScore: 0.25 });
+    expect(parseDetectorOffsets('det-scale-interp/0.2')).to.include({ method: 'det-scale', interpolate: true, minScore: 0.2, slope: 3 });
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@-2,+12/0.25')!)).to.equal('det-roi@-2,+12/0.25');
+    expect(detectorOffsetName(parseDetectorOffsets('det-scale-interp/0.25')!)).to.equal('det-scale-interp/0.25');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi/0.35')!)).to.equal('det-roi'); // the default
+    for (const bad of ['det-roi/0', 'det-roi/1.5', 'det-roi/x', 'det-roi@0,+16/']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/box score in \(0, 1\]/);
+    expect(() => parseDetectorOffsets('dmv-jnd-rel/0.25')).to.throw(/without a box score/);
+    // A box at 0.3 places offsets at /0.25, not at the default 0.35.
+    const dets = [out(box(0, 0, 16, 16, 0.3))];
+    const low = { ...parseDetectorOffsets('det-roi@-2,+12/0.25')!, dilate: 0 };
+    const high = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
+    expect([...detectorMap(low, dets, grid, 0.35, 1)]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);
+    expect([...detectorMap(high, dets, grid, 0.35, 1)]).to.deep.equal([12, 12, 12, 12, 12, 12, 12, 12]);
+  });
+
   it('dmv-jnd-roi takes the learned offsets inside boxes, bounded to [in, out], and out elsewhere', () => {
     // A JND rising from left to right (0..63 in 0-255 units) over the 64 x 32 frame.
     const jnd = { width: 64, height: 32, data: Float32Array.from({ length: 64 * 32 }, (_, i) => (i % 64) * 2) };
