@@ -6,7 +6,11 @@
  * sample, counted once when several runs measured it; windows of the short clips overlap,
  * so the pooled interval is optimistic).
  *
- *   npx tsx bench/bd-rate-intervals.ts <bench.json>... [--methods det-roi@0,+16;x264] [--kind f1|map50] [--name bd-rate-intervals]
+ * With `--paired A;B`, also the per clip window difference B - A (BD-rate points) pooled
+ * over the windows both measured at the same detector stride, with its interval: the test
+ * of whether B beats A, which the two separate intervals do not give.
+ *
+ *   npx tsx bench/bd-rate-intervals.ts <bench.json>... [--methods det-roi@0,+16;x264] [--paired A;B] [--kind f1|map50] [--name bd-rate-intervals]
  * Writes bench/results/<name>.{json,md}.
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +23,12 @@ const args = process.argv.slice(2);
 const name = flag(args, 'name', 'bd-rate-intervals');
 const kind = flag(args, 'kind', 'f1') as 'f1' | 'map50';
 const only = args.includes('--methods') ? flag(args, 'methods', '').split(';') : undefined;
-const files = args.filter((a, i) => !a.startsWith('--') && !['--name', '--kind', '--methods'].includes(args[i - 1]));
+const paired = args.includes('--paired') ? flag(args, 'paired', '').split(';') : undefined;
+if (paired && paired.length !== 2) {
+  console.error('--paired expects two methods separated by ";"');
+  process.exit(2);
+}
+const files = args.filter((a, i) => !a.startsWith('--') && !['--name', '--kind', '--methods', '--paired'].includes(args[i - 1]));
 if (files.length === 0) {
   console.error('usage: bd-rate-intervals.ts <bench.json>... [--methods a;b] [--kind f1|map50] [--name out]');
   process.exit(2);
@@ -35,7 +44,7 @@ for (const file of files) {
   const headline = r.settings.scored_by[0];
   const withObjects = new Set(r.clips.filter((c) => c.has_objects).map((c) => c.name));
   for (const m of r.settings.methods) {
-    if (m.name === r.settings.anchor || (only && !only.includes(m.name))) continue;
+    if (m.name === r.settings.anchor || (only && !only.includes(m.name) && !paired?.includes(m.name))) continue;
     const values: Record<string, number> = {};
     for (const c of r.per_clip) {
       const v = c.by_machine[headline]?.bd_rate[kind];
@@ -61,6 +70,20 @@ const pooled = [...new Set(rows.map((r) => `${r.method} @stride ${r.stride}`))].
   const v = [...byWindow.values()];
   return { method: key, runs, clip_windows: v.length, mean: meanOf(v), ci95: bootstrapMeanCi(v, { seed: SEED }) };
 });
+// B - A per clip window (same stride), each window once: the first run given that has it.
+const pairedResult = paired && (() => {
+  const firstValues = (method: string) => {
+    const out = new Map<string, number>();
+    for (const r of rows.filter((x) => x.method === method)) {
+      for (const [clip, v] of Object.entries(r.values)) if (!out.has(`${r.stride}|${r.window}|${clip}`)) out.set(`${r.stride}|${r.window}|${clip}`, v);
+    }
+    return out;
+  };
+  const [a, b] = paired.map(firstValues);
+  const diffs = [...b.entries()].filter(([k]) => a.has(k)).map(([k, v]) => ({ window: k, diff: v - a.get(k)! }));
+  const d = diffs.map((x) => x.diff);
+  return { a: paired[0], b: paired[1], clip_windows: d.length, mean_difference: meanOf(d), ci95: bootstrapMeanCi(d, { seed: SEED }), b_better: d.filter((x) => x < 0).length, diffs };
+})();
 const md = [
   `# BD-rate at equal ${kind === 'f1' ? 'F1' : 'mAP@0.5'} against plain x264: means with 95% intervals`,
   '',
@@ -76,6 +99,18 @@ const md = [
   '|---|---|---|---|---|',
   ...pooled.map((p) => `| ${p.method} | ${p.runs.join(', ')} | ${p.clip_windows} | ${pct(p.mean)} | ${p.ci95 ? `${pct(p.ci95[0])} to ${pct(p.ci95[1])}` : 'n/a'} |`),
   '',
+  ...(pairedResult
+    ? [
+        `## Paired: ${pairedResult.b} minus ${pairedResult.a} (BD-rate points, per clip window at the same stride)`,
+        '',
+        `${pairedResult.clip_windows} clip windows; mean difference ${pct(pairedResult.mean_difference)} (95% interval ${pairedResult.ci95 ? `${pct(pairedResult.ci95[0])} to ${pct(pairedResult.ci95[1])}` : 'n/a'}); ${pairedResult.b} lower on ${pairedResult.b_better}.`,
+        '',
+        '| stride, window, clip | difference |',
+        '|---|---|',
+        ...pairedResult.diffs.map((x) => `| ${x.window.replaceAll('|', ', ')} | ${pct(x.diff)} |`),
+        '',
+      ]
+    : []),
 ];
-writeResult(name, { kind, seed: SEED, rows, pooled }, `${md.join('\n')}\n`);
+writeResult(name, { kind, seed: SEED, rows, pooled, paired: pairedResult ?? null }, `${md.join('\n')}\n`);
 process.stdout.write(`${md.join('\n')}\n`);
