@@ -15,20 +15,30 @@ export function usesDetectorJnd(spec: { method: DetectorMethod }): boolean {
   return spec.method === 'dmv-jnd' || spec.method === 'dmv-jnd-roi' || spec.method === 'dmv-jnd-rel' || spec.method === 'dmv-jnd-outside';
 }
 
-/** Separates a method's lowest box score from its name and numbers: `det-roi@0,+16/0.25`. */
+/** Separates a box method's modifiers from its name and numbers: `det-roi@0,+16/0.25/8px`. */
 export const BOX_SCORE_SEPARATOR = '/';
+/** The unit that marks a modifier as the box dilation rather than the box score: `/8px`. */
+export const DILATION_UNIT = 'px';
 
 /**
- * `det-scale-interp@-2,+12/0.25` -> its method, whether boxes move, where its numbers start
- * (`at`, an index into `base`) and the text of its box score; undefined for names of other families.
+ * `det-scale-interp@-2,+12/0.25/8px` -> its method, whether boxes move, where its numbers start
+ * (`at`, an index into `base`), and the texts of its box score (a bare number) and box
+ * dilation (a number of pixels, `8px`), each given at most once in either order; undefined
+ * for names of other families. The modifiers' texts are checked by the parser, not here.
  */
-export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number; base: string; boxScore: string | undefined } | undefined {
-  const full = text.trim();
-  const slash = full.lastIndexOf(BOX_SCORE_SEPARATOR);
-  const t = slash < 0 ? full : full.slice(0, slash).trim();
-  const at = t.indexOf('@');
-  const named = at < 0 ? t : t.slice(0, at);
+export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number; base: string; boxScore: string | undefined; dilate: string | undefined; repeated: boolean } | undefined {
+  const [head, ...modifiers] = text.trim().split(BOX_SCORE_SEPARATOR).map((p) => p.trim());
+  const at = head.indexOf('@');
+  const named = at < 0 ? head : head.slice(0, at);
   const interpolate = named.endsWith(INTERP_SUFFIX) && INTERPOLATING_METHODS.includes(named.slice(0, -INTERP_SUFFIX.length) as DetectorMethod);
   const method = (interpolate ? named.slice(0, -INTERP_SUFFIX.length) : named) as DetectorMethod;
-  return DETECTOR_METHODS.includes(method) ? { method, interpolate, at, base: t, boxScore: slash < 0 ? undefined : full.slice(slash + 1).trim() } : undefined;
+  if (!DETECTOR_METHODS.includes(method)) return undefined;
+  const dilations = modifiers.filter((m) => m.endsWith(DILATION_UNIT));
+  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT));
+  return {
+    method, interpolate, at, base: head,
+    boxScore: scores[0],
+    dilate: dilations[0]?.slice(0, -DILATION_UNIT.length).trim(),
+    repeated: dilations.length > 1 || scores.length > 1,
+  };
 }

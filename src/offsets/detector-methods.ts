@@ -44,7 +44,7 @@ import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
 import { DEFAULT_DETECTION_MATCH } from '../metrics/detection.ts';
-import { BOX_SCORE_SEPARATOR, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
+import { BOX_SCORE_SEPARATOR, DILATION_UNIT, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
 export { DETECTOR_METHODS, INTERPOLATING_METHODS, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
@@ -99,7 +99,10 @@ export function defaultDetOffsets(method: DetectorMethod): { inside: number; out
  */
 export const DEFAULT_BOX_MIN_SCORE = DEFAULT_DETECTION_MATCH.high;
 
-/** Methods whose offsets use no boxes, so a `/score` would change nothing. */
+/** The largest box dilation a method takes (`/64px`): four macroblocks on each side. */
+export const MAX_BOX_DILATION = 64;
+
+/** Methods whose offsets use no boxes, so a `/score` or `/<px>px` would change nothing. */
 const BOXLESS_METHODS: readonly DetectorMethod[] = ['dmv-jnd', 'dmv-jnd-rel'];
 
 /** `encode`'s offsets under a detector machine. */
@@ -110,15 +113,30 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+16/0.25';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+16/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+16/8px';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
   const named = detectorMethodOf(text);
   if (!named) return undefined;
   const spec = parseDetectorMethod(named.base, named.method, named.at);
+  if (named.repeated) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>[/<score>][/<pixels>px] with each modifier at most once but received "${text.trim()}"`);
+  }
   const minScore = named.boxScore === undefined ? undefined : parseBoxScore(text.trim(), named.method, named.boxScore);
-  return { ...spec, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }) };
+  const dilate = named.dilate === undefined ? spec.dilate : parseBoxDilation(text.trim(), named.method, named.dilate);
+  return { ...spec, dilate, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }) };
+}
+
+function parseBoxDilation(text: string, method: DetectorMethod, raw: string): number {
+  if (BOXLESS_METHODS.includes(method)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets ${method} without a box dilation (it places no boxes) but received "${text}"`);
+  }
+  const px = Number(raw);
+  if (!(raw !== '' && Number.isInteger(px) && px >= 0 && px <= MAX_BOX_DILATION)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>/<pixels>px with a box dilation of 0 to ${MAX_BOX_DILATION} whole pixels but received "${text}"`);
+  }
+  return px;
 }
 
 function parseBoxScore(text: string, method: DetectorMethod, raw: string): number {
@@ -165,8 +183,9 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
 }
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
-  const name = detectorOffsetBaseName(s);
-  return s.minScore === undefined || s.minScore === DEFAULT_BOX_MIN_SCORE ? name : `${name}${BOX_SCORE_SEPARATOR}${s.minScore}`;
+  const score = s.minScore === undefined || s.minScore === DEFAULT_BOX_MIN_SCORE ? '' : `${BOX_SCORE_SEPARATOR}${s.minScore}`;
+  const dilation = s.dilate === DEFAULT_DET_OFFSETS.dilate ? '' : `${BOX_SCORE_SEPARATOR}${s.dilate}${DILATION_UNIT}`;
+  return `${detectorOffsetBaseName(s)}${score}${dilation}`;
 }
 
 function detectorOffsetBaseName(s: DetectorOffsetSpec): string {

@@ -54,6 +54,23 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect([...detectorMap(high, dets, grid, 0.35, 1)]).to.deep.equal([12, 12, 12, 12, 12, 12, 12, 12]);
   });
 
+  it('a /<pixels>px suffix sets the box dilation, beside or without a /score', () => {
+    expect(parseDetectorOffsets('det-roi@0,+16/8px')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 8 });
+    expect(parseDetectorOffsets('det-roi@0,+16/0.25/0px')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 0, minScore: 0.25 });
+    expect(parseDetectorOffsets('det-scale-interp/8px/0.25')).to.include({ method: 'det-scale', interpolate: true, dilate: 8, minScore: 0.25 });
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/8px')!)).to.equal('det-roi/8px');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi-interp@-2,+12/8px/0.25')!)).to.equal('det-roi-interp@-2,+12/0.25/8px');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi/16px')!)).to.equal('det-roi'); // the default
+    for (const bad of ['det-roi/-8px', 'det-roi/2.5px', 'det-roi/px', 'det-roi/65px', 'det-roi/xpx']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/box dilation of 0 to 64 whole pixels/);
+    expect(() => parseDetectorOffsets('det-roi/8px/0px')).to.throw(/each modifier at most once/);
+    expect(() => parseDetectorOffsets('det-roi/0.25/0.3')).to.throw(/each modifier at most once/);
+    expect(() => parseDetectorOffsets('dmv-jnd/8px')).to.throw(/without a box dilation/);
+    // In a 64 x 32 frame of 4 x 2 macroblocks, a box inside macroblock 1 reaches its neighbours (and the row below) only once dilated.
+    const dets = [out(box(20, 4, 28, 12))];
+    expect([...detectorMap(parseDetectorOffsets('det-roi@-2,+12/0px')!, dets, grid, 0.35, 1)]).to.deep.equal([12, -2, 12, 12, 12, 12, 12, 12]);
+    expect([...detectorMap(parseDetectorOffsets('det-roi@-2,+12/8px')!, dets, grid, 0.35, 1)]).to.deep.equal([-2, -2, -2, 12, -2, -2, -2, 12]);
+  });
+
   it('dmv-jnd-roi takes the learned offsets inside boxes, bounded to [in, out], and out elsewhere', () => {
     // A JND rising from left to right (0..63 in 0-255 units) over the 64 x 32 frame.
     const jnd = { width: 64, height: 32, data: Float32Array.from({ length: 64 * 32 }, (_, i) => (i % 64) * 2) };
@@ -61,7 +78,7 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     const outputs = [{ ...out(box(0, 0, 48, 16)), jnd }];
     const learned = detectorMap(parseDetectorOffsets('dmv-jnd')!, outputs, grid, 0.35, 1, mapping);
     const spec = { ...parseDetectorOffsets('dmv-jnd-roi')!, inside: -2, outside: 6, dilate: 0 };
-    expect(detectorOffsetName(spec)).to.equal('dmv-jnd-roi');
+    expect(detectorOffsetName(spec)).to.equal('dmv-jnd-roi/0px');
     const hybrid = detectorMap(spec, outputs, grid, 0.35, 1, mapping);
     // The box covers macroblocks 0-2 of the top row.
     const expected = [...learned].map((v, i) => (i <= 2 ? Math.min(6, Math.max(-2, v)) : 6));
@@ -82,8 +99,8 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     const map = detectorMap(parseDetectorOffsets('dmv-jnd-rel@16')!, [{ ...out(), jnd }], grid, 0.35, 1, mapping);
     [0, 6, 12, 16, 0, 6, 12, 16].forEach((v, i) => expect(map[i], `MB ${i}`).to.be.closeTo(v, 1e-4));
     // dmv-jnd-outside: the same outside the boxes, the base QP (0) on them.
-    const spec = { ...parseDetectorOffsets('dmv-jnd-outside')!, dilate: 0 };
-    expect(detectorOffsetName(spec)).to.equal('dmv-jnd-outside');
+    const spec = parseDetectorOffsets('dmv-jnd-outside/0px')!;
+    expect(detectorOffsetName(spec)).to.equal('dmv-jnd-outside/0px');
     const around = detectorMap(spec, [{ ...out(box(32, 0, 64, 16)), jnd }], grid, 0.35, 1, mapping);
     [0, 6, 0, 0, 0, 6, 12, 16].forEach((v, i) => expect(around[i], `MB ${i} (outside)`).to.be.closeTo(v, 1e-4));
   });
