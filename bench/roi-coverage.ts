@@ -1,15 +1,15 @@
 /**
  * Does the box ROI cover the objects the verification counts? The detector runs every
  * `stride` frames; a frame between two analyses gets the union of both analyses' boxes
- * (det-roi, src/offsets/detector-methods.ts), each box dilated by 16 px, and only boxes
+ * (det-roi, src/offsets/detector-methods.ts), each box dilated by 16 px (or `--dilates`), and only boxes
  * scoring >= the ROI's minimum score. The verification's reference objects are every
  * source frame's detections scoring >= 0.35 (metrics/detection.ts). An object that scores
  * 0.30 on the analysed frames and 0.40 in between is a reference object in the coarse
  * background. Per window of the bench and per (minimum score, stride): the share of
  * reference objects whose macroblocks all lie in the fine area, and the share of the frame
- * the fine area takes (what it costs). No encoding: CenterNet on the source frames only.
+ * the fine area takes (what it costs), per dilation. No encoding: CenterNet on the source frames only.
  *
- *   npx tsx bench/roi-coverage.ts [--frames 60] [--windows first,middle,last] [--scores 0.35,0.25,0.15,0.1] [--strides 8,16] [--name roi-coverage]
+ *   npx tsx bench/roi-coverage.ts [--frames 60] [--windows first,middle,last] [--scores 0.35,0.25,0.15,0.1] [--strides 8,16] [--dilates 16] [--name roi-coverage]
  * Writes bench/results/<name>.{json,md}.
  */
 import { spawnSync } from 'node:child_process';
@@ -34,7 +34,7 @@ const name = flag(args, 'name', 'roi-coverage');
 const withObjects = ['film_his_girl_friday', 'indoor_bottle', 'indoor_people_event', 'nature_hikers', 'people_asl_again', 'people_asl_walk', 'sports_marathon', 'traffic_toronto', 'car_ferrari'];
 const clips = devClips().filter((c) => withObjects.some((w) => c.includes(w)));
 const detector = (await loadMachine('centernet', { threads: 2 })) as DetectorMachine;
-const dilate = DEFAULT_DET_ROI_OFFSETS.dilate;
+const dilates = flag(args, 'dilates', String(DEFAULT_DET_ROI_OFFSETS.dilate)).split(',').map(Number);
 
 function frameCount(path: string): number {
   const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', path], { encoding: 'utf8' });
@@ -71,7 +71,9 @@ async function detectWindow(path: string, start: number, count: number): Promise
 }
 
 interface Cell { references: number; covered: number; fineShare: number; frames: number }
-const cellKey = (w: string, s: number, st: number) => `${w}|${s}|${st}`;
+const cellKey = (w: string, s: number, st: number, d: number) => `${w}|${s}|${st}|${d}`;
+/** A (score, stride, dilation) column's name; the dilation only when several are measured. */
+const colKey = (s: number, st: number, d: number) => (dilates.length > 1 ? `${s}@${st}+${d}px` : `${s}@${st}`);
 const cells = new Map<string, Cell>();
 const perClip: { clip: string; window: string; start: number; frames: number; references: number; covered: Record<string, number>; fine: Record<string, number> }[] = [];
 
@@ -85,57 +87,60 @@ for (const clip of clips) {
     for (const f of dets) row.references += f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high).length;
     for (const minScore of scores) {
       for (const stride of strides) {
-        const cell = cells.get(cellKey(w, minScore, stride)) ?? { references: 0, covered: 0, fineShare: 0, frames: 0 };
-        let covered = 0;
-        let fine = 0;
-        for (const [i, f] of dets.entries()) {
-          const before = Math.floor(i / stride) * stride;
-          const after = before + stride;
-          const guide = before === i || after >= dets.length ? dets[before] : [...dets[before], ...dets[after]];
-          const mask = detRoiOffsets(guide, grid, { inside: 1, outside: 0, dilate, minScore });
-          fine += mask.reduce((a, v) => a + v, 0) / grid.count;
-          for (const ref of f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high)) {
-            // The reference object's own (undilated) macroblocks, all in the fine area?
-            const own = detRoiOffsets([ref], grid, { inside: 1, outside: 0, dilate: 0, minScore: 0 });
-            let all = true;
-            for (let k = 0; k < own.length && all; k++) if (own[k] === 1 && mask[k] !== 1) all = false;
-            if (all) covered++;
+        for (const dilate of dilates) {
+          const cell = cells.get(cellKey(w, minScore, stride, dilate)) ?? { references: 0, covered: 0, fineShare: 0, frames: 0 };
+          let covered = 0;
+          let fine = 0;
+          for (const [i, f] of dets.entries()) {
+            const before = Math.floor(i / stride) * stride;
+            const after = before + stride;
+            const guide = before === i || after >= dets.length ? dets[before] : [...dets[before], ...dets[after]];
+            const mask = detRoiOffsets(guide, grid, { inside: 1, outside: 0, dilate, minScore });
+            fine += mask.reduce((a, v) => a + v, 0) / grid.count;
+            for (const ref of f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high)) {
+              // The reference object's own (undilated) macroblocks, all in the fine area?
+              const own = detRoiOffsets([ref], grid, { inside: 1, outside: 0, dilate: 0, minScore: 0 });
+              let all = true;
+              for (let k = 0; k < own.length && all; k++) if (own[k] === 1 && mask[k] !== 1) all = false;
+              if (all) covered++;
+            }
           }
+          row.covered[colKey(minScore, stride, dilate)] = row.references ? covered / row.references : 1;
+          row.fine[colKey(minScore, stride, dilate)] = fine / dets.length;
+          cell.references += row.references;
+          cell.covered += covered;
+          cell.fineShare += fine;
+          cell.frames += dets.length;
+          cells.set(cellKey(w, minScore, stride, dilate), cell);
         }
-        row.covered[`${minScore}@${stride}`] = row.references ? covered / row.references : 1;
-        row.fine[`${minScore}@${stride}`] = fine / dets.length;
-        cell.references += row.references;
-        cell.covered += covered;
-        cell.fineShare += fine;
-        cell.frames += dets.length;
-        cells.set(cellKey(w, minScore, stride), cell);
       }
     }
     perClip.push(row);
-    console.error(`${row.clip} ${w}: ${row.references} reference objects in ${row.frames} frames; covered at 0.35@8 ${(100 * row.covered[`${scores[0]}@${strides[0]}`]).toFixed(1)}%`);
+    console.error(`${row.clip} ${w}: ${row.references} reference objects in ${row.frames} frames; covered at ${colKey(scores[0], strides[0], dilates[0])} ${(100 * row.covered[colKey(scores[0], strides[0], dilates[0])]).toFixed(1)}%`);
   }
 }
 
 const summary = [...cells.entries()].map(([k, c]) => {
-  const [window, minScore, stride] = k.split('|');
-  return { window, min_score: Number(minScore), stride: Number(stride), reference_objects: c.references, uncovered_share: 1 - c.covered / c.references, fine_share: c.fineShare / c.frames };
+  const [window, minScore, stride, dilate] = k.split('|');
+  return { window, min_score: Number(minScore), stride: Number(stride), dilate: Number(dilate), reference_objects: c.references, uncovered_share: 1 - c.covered / c.references, fine_share: c.fineShare / c.frames };
 });
 const pctText = (x: number) => `${(100 * x).toFixed(1)}%`;
+const columns = scores.flatMap((s) => strides.flatMap((st) => dilates.map((d) => colKey(s, st, d))));
 const md = [
   '# Box ROI coverage of the reference objects',
   '',
-  `\`npx tsx bench/roi-coverage.ts --frames ${frames} --windows ${windows.join(',')} --scores ${scores.join(',')} --strides ${strides.join(',')}\`: CenterNet on the source frames of the bench's windows (the 9 clips with objects). A reference object (score >= ${DEFAULT_DETECTION_MATCH.high} on its frame) is covered when all its macroblocks lie in the fine area of det-roi built from the analysed frames' boxes scoring >= the minimum score (union of the analyses before and after, dilated ${dilate} px). Fine share: the mean share of a frame's macroblocks in the fine area.`,
+  `\`npx tsx bench/roi-coverage.ts --frames ${frames} --windows ${windows.join(',')} --scores ${scores.join(',')} --strides ${strides.join(',')}${dilates.length > 1 || dilates[0] !== DEFAULT_DET_ROI_OFFSETS.dilate ? ` --dilates ${dilates.join(',')}` : ''}\`: CenterNet on the source frames of the bench's windows (the 9 clips with objects). A reference object (score >= ${DEFAULT_DETECTION_MATCH.high} on its frame) is covered when all its macroblocks lie in the fine area of det-roi built from the analysed frames' boxes scoring >= the minimum score (union of the analyses before and after, each box dilated by ${dilates.join(' / ')} px). Fine share: the mean share of a frame's macroblocks in the fine area.`,
   '',
-  '| window | ROI minimum score | detector stride | reference objects | not covered | fine share of the frame |',
-  '|---|---|---|---|---|---|',
-  ...summary.map((s) => `| ${s.window} | ${s.min_score} | ${s.stride} | ${s.reference_objects} | ${pctText(s.uncovered_share)} | ${pctText(s.fine_share)} |`),
+  '| window | ROI minimum score | detector stride | dilation (px) | reference objects | not covered | fine share of the frame |',
+  '|---|---|---|---|---|---|---|',
+  ...summary.map((s) => `| ${s.window} | ${s.min_score} | ${s.stride} | ${s.dilate} | ${s.reference_objects} | ${pctText(s.uncovered_share)} | ${pctText(s.fine_share)} |`),
   '',
   '## Per clip: not covered / fine share',
   '',
-  `| clip | window | reference objects | ${scores.flatMap((s) => strides.map((st) => `${s}@${st}`)).join(' | ')} |`,
-  `|---|---|---|${scores.flatMap(() => strides.map(() => '---|')).join('')}`,
-  ...perClip.map((r) => `| ${r.clip} | ${r.window} | ${r.references} | ${scores.flatMap((s) => strides.map((st) => `${pctText(1 - r.covered[`${s}@${st}`])} / ${pctText(r.fine[`${s}@${st}`])}`)).join(' | ')} |`),
+  `| clip | window | reference objects | ${columns.join(' | ')} |`,
+  `|---|---|---|${columns.map(() => '---|').join('')}`,
+  ...perClip.map((r) => `| ${r.clip} | ${r.window} | ${r.references} | ${columns.map((c) => `${pctText(1 - r.covered[c])} / ${pctText(r.fine[c])}`).join(' | ')} |`),
   '',
 ].join('\n');
-writeResult(name, { frames, windows, scores, strides, dilate, summary, per_clip: perClip }, md);
+writeResult(name, { frames, windows, scores, strides, dilates, summary, per_clip: perClip }, md);
 console.log(md);
