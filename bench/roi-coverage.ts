@@ -84,26 +84,26 @@ for (const clip of clips) {
     const { dets, width, height } = await detectWindow(clip, win.start, win.frames);
     const grid = macroblockGrid(width, height);
     const row = { clip: basename(clip), window: w, start: win.start, frames: dets.length, references: 0, covered: {} as Record<string, number>, fine: {} as Record<string, number> };
-    for (const f of dets) row.references += f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high).length;
+    // Each frame's reference objects as their own (undilated) macroblocks: the same for every setting.
+    const referenceMbs = dets.map((f) =>
+      f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high).map((ref) => {
+        const own = detRoiOffsets([ref], grid, { inside: 1, outside: 0, dilate: 0, minScore: 0 });
+        return own.reduce<number[]>((mbs, v, k) => (v === 1 ? [...mbs, k] : mbs), []);
+      }));
+    for (const refs of referenceMbs) row.references += refs.length;
     for (const minScore of scores) {
       for (const stride of strides) {
         for (const dilate of dilates) {
           const cell = cells.get(cellKey(w, minScore, stride, dilate)) ?? { references: 0, covered: 0, fineShare: 0, frames: 0 };
           let covered = 0;
           let fine = 0;
-          for (const [i, f] of dets.entries()) {
+          for (const i of dets.keys()) {
             const before = Math.floor(i / stride) * stride;
             const after = before + stride;
             const guide = before === i || after >= dets.length ? dets[before] : [...dets[before], ...dets[after]];
             const mask = detRoiOffsets(guide, grid, { inside: 1, outside: 0, dilate, minScore });
             fine += mask.reduce((a, v) => a + v, 0) / grid.count;
-            for (const ref of f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high)) {
-              // The reference object's own (undilated) macroblocks, all in the fine area?
-              const own = detRoiOffsets([ref], grid, { inside: 1, outside: 0, dilate: 0, minScore: 0 });
-              let all = true;
-              for (let k = 0; k < own.length && all; k++) if (own[k] === 1 && mask[k] !== 1) all = false;
-              if (all) covered++;
-            }
+            for (const mbs of referenceMbs[i]) if (mbs.every((k) => mask[k] === 1)) covered++;
           }
           row.covered[colKey(minScore, stride, dilate)] = row.references ? covered / row.references : 1;
           row.fine[colKey(minScore, stride, dilate)] = fine / dets.length;

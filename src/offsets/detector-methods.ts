@@ -184,7 +184,7 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
 
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
   const score = s.minScore === undefined || s.minScore === DEFAULT_BOX_MIN_SCORE ? '' : `${BOX_SCORE_SEPARATOR}${s.minScore}`;
-  const dilation = s.dilate === DEFAULT_DET_OFFSETS.dilate ? '' : `${BOX_SCORE_SEPARATOR}${s.dilate}${DILATION_UNIT}`;
+  const dilation = s.dilate === defaultDetOffsets(s.method).dilate ? '' : `${BOX_SCORE_SEPARATOR}${s.dilate}${DILATION_UNIT}`;
   return `${detectorOffsetBaseName(s)}${score}${dilation}`;
 }
 
