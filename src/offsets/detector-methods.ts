@@ -83,10 +83,13 @@ export interface JndMapping {
 export const DEFAULT_DET_OFFSETS = { inside: -2, outside: 12, dilate: 16 };
 /**
  * The flat box ROI's own defaults (det-roi, det-roi-interp, the control det-roi-shuffled):
- * boxes at the base QP, the rest 16 coarser; the best of a sweep of four settings, and also
- * on a window not used to choose it (README, Results; bench/results/detector-bench-*det-roi-sweep).
+ * boxes at the base QP, the rest 20 coarser; the best of the outside sweep (+12, +16, +20, +24)
+ * over three windows, and also when NanoDet scores it (README, Results;
+ * bench/results/bd-rate-det-roi-0-20.md, detector-bench-nanodet-det-roi-0-20).
  */
-export const DEFAULT_DET_ROI_OFFSETS = { inside: 0, outside: 16, dilate: DEFAULT_DET_OFFSETS.dilate };
+export const DEFAULT_DET_ROI_OFFSETS = { inside: 0, outside: 20, dilate: DEFAULT_DET_OFFSETS.dilate };
+/** dmv-jnd-rel's and dmv-jnd-outside's default span: how much coarser the most tolerant MBs get than the least. */
+export const DEFAULT_RELATIVE_JND_SPAN = 16;
 
 /** The offsets a det-* method gets when its name has no @in,out. */
 export function defaultDetOffsets(method: DetectorMethod): { inside: number; outside: number; dilate: number } {
@@ -113,7 +116,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+16) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+16/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+16/8px';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -152,7 +155,7 @@ function parseBoxScore(text: string, method: DetectorMethod, raw: string): numbe
 
 function parseDetectorMethod(t: string, method: DetectorMethod, at: number): DetectorOffsetSpec {
   if (method === 'dmv-jnd-rel' || method === 'dmv-jnd-outside') {
-    const span = at < 0 ? DEFAULT_DET_ROI_OFFSETS.outside : Number(t.slice(at + 1));
+    const span = at < 0 ? DEFAULT_RELATIVE_JND_SPAN : Number(t.slice(at + 1));
     if (!(Number.isFinite(span) && span >= 0 && span <= 51 && (at < 0 || t.slice(at + 1).trim() !== ''))) {
       throw new DmvjndError('arguments', undefined, `expected --offsets ${method}@<span> with a QP span in [0, 51] but received "${t}"`);
     }
@@ -189,7 +192,7 @@ export function detectorOffsetName(s: DetectorOffsetSpec): string {
 }
 
 function detectorOffsetBaseName(s: DetectorOffsetSpec): string {
-  if (s.method === 'dmv-jnd-rel' || s.method === 'dmv-jnd-outside') return s.outside === DEFAULT_DET_ROI_OFFSETS.outside ? s.method : `${s.method}@${s.outside}`;
+  if (s.method === 'dmv-jnd-rel' || s.method === 'dmv-jnd-outside') return s.outside === DEFAULT_RELATIVE_JND_SPAN ? s.method : `${s.method}@${s.outside}`;
   if (usesDetectorJnd(s)) return s.gain === undefined ? s.method : `${s.method}@${s.gain}`;
   const d = defaultDetOffsets(s.method);
   const sign = (v: number) => (v > 0 ? `+${v}` : String(v));

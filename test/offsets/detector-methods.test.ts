@@ -11,9 +11,9 @@ const ctx = (index: number): FrameContext => ({ index, frame: { pts: BigInt(inde
 
 describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => {
   it('parses method names with and without in,out', () => {
-    expect(parseDetectorOffsets('det-roi')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 16 });
-    expect(parseDetectorOffsets('det-roi-shuffled')).to.include({ inside: 0, outside: 16 });
-    expect(parseDetectorOffsets('det-roi-interp')).to.include({ inside: 0, outside: 16, interpolate: true });
+    expect(parseDetectorOffsets('det-roi')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 20, dilate: 16 });
+    expect(parseDetectorOffsets('det-roi-shuffled')).to.include({ inside: 0, outside: 20 });
+    expect(parseDetectorOffsets('det-roi-interp')).to.include({ inside: 0, outside: 20, interpolate: true });
     expect(parseDetectorOffsets('det-heat')).to.include({ inside: DEFAULT_DET_OFFSETS.inside, outside: DEFAULT_DET_OFFSETS.outside });
     expect(parseDetectorOffsets('det-heat@-3,+9')).to.include({ method: 'det-heat', inside: -3, outside: 9 });
     expect(parseDetectorOffsets('split:-6,+6')).to.equal(undefined);
@@ -21,7 +21,8 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(() => parseDetectorOffsets('det-roi@-2')).to.throw(/two QP offsets/);
     expect(detectorOffsetName(parseDetectorOffsets('det-roi')!)).to.equal('det-roi');
     expect(detectorOffsetName(parseDetectorOffsets('det-roi@-3,+9')!)).to.equal('det-roi@-3,+9');
-    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16')!)).to.equal('det-roi');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+20')!)).to.equal('det-roi');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16')!)).to.equal('det-roi@0,+16'); // the default before
     expect(detectorOffsetName(parseDetectorOffsets('det-roi@-2,+12')!)).to.equal('det-roi@-2,+12');
     expect(detectorOffsetName(parseDetectorOffsets('det-scale@-2,+12')!)).to.equal('det-scale');
     expect(parseDetectorOffsets('det-scale')).to.include({ method: 'det-scale', inside: -2, outside: 12, slope: 3 });
@@ -58,7 +59,8 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(parseDetectorOffsets('det-roi@0,+16/8px')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 8 });
     expect(parseDetectorOffsets('det-roi@0,+16/0.25/0px')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 16, dilate: 0, minScore: 0.25 });
     expect(parseDetectorOffsets('det-scale-interp/8px/0.25')).to.include({ method: 'det-scale', interpolate: true, dilate: 8, minScore: 0.25 });
-    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/8px')!)).to.equal('det-roi/8px');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+20/8px')!)).to.equal('det-roi/8px');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/8px')!)).to.equal('det-roi@0,+16/8px');
     expect(detectorOffsetName(parseDetectorOffsets('det-roi-interp@-2,+12/8px/0.25')!)).to.equal('det-roi-interp@-2,+12/0.25/8px');
     expect(detectorOffsetName(parseDetectorOffsets('det-roi/16px')!)).to.equal('det-roi'); // the default
     for (const bad of ['det-roi/-8px', 'det-roi/2.5px', 'det-roi/px', 'det-roi/65px', 'det-roi/xpx']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/box dilation of 0 to 64 whole pixels/);
@@ -88,7 +90,7 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
   });
 
   it('dmv-jnd-rel places the learned target QPs relative to the least tolerant macroblocks, 0 to span', () => {
-    expect(parseDetectorOffsets('dmv-jnd-rel')).to.include({ method: 'dmv-jnd-rel', inside: 0, outside: 16 });
+    expect(parseDetectorOffsets('dmv-jnd-rel')).to.include({ method: 'dmv-jnd-rel', inside: 0, outside: 16 }); // its own span, not det-roi's outside
     expect(detectorOffsetName(parseDetectorOffsets('dmv-jnd-rel')!)).to.equal('dmv-jnd-rel');
     expect(detectorOffsetName(parseDetectorOffsets('dmv-jnd-rel@10')!)).to.equal('dmv-jnd-rel@10');
     expect(() => parseDetectorOffsets('dmv-jnd-rel@-1')).to.throw(/dmv-jnd-rel@<span> with a QP span in \[0, 51\]/);
