@@ -88,7 +88,7 @@ for (const clip of clips) {
     const referenceMbs = dets.map((f) =>
       f.filter((d) => d.score >= DEFAULT_DETECTION_MATCH.high).map((ref) => {
         const own = detRoiOffsets([ref], grid, { inside: 1, outside: 0, dilate: 0, minScore: 0 });
-        return own.reduce<number[]>((mbs, v, k) => (v === 1 ? [...mbs, k] : mbs), []);
+        return [...own.keys()].filter((k) => own[k] === 1);
       }));
     for (const refs of referenceMbs) row.references += refs.length;
     for (const minScore of scores) {

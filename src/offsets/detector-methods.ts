@@ -131,10 +131,15 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   return { ...spec, dilate, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }) };
 }
 
-function parseBoxDilation(text: string, method: DetectorMethod, raw: string): number {
+/** A `/score` or `/<px>px` on a method that places no boxes is a mistake, not a no-op. */
+function rejectBoxless(text: string, method: DetectorMethod, modifier: string): void {
   if (BOXLESS_METHODS.includes(method)) {
-    throw new DmvjndError('arguments', undefined, `expected --offsets ${method} without a box dilation (it places no boxes) but received "${text}"`);
+    throw new DmvjndError('arguments', undefined, `expected --offsets ${method} without a ${modifier} (it places no boxes) but received "${text}"`);
   }
+}
+
+function parseBoxDilation(text: string, method: DetectorMethod, raw: string): number {
+  rejectBoxless(text, method, 'box dilation');
   const px = Number(raw);
   if (!(raw !== '' && Number.isInteger(px) && px >= 0 && px <= MAX_BOX_DILATION)) {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/<pixels>px with a box dilation of 0 to ${MAX_BOX_DILATION} whole pixels but received "${text}"`);
@@ -143,9 +148,7 @@ function parseBoxDilation(text: string, method: DetectorMethod, raw: string): nu
 }
 
 function parseBoxScore(text: string, method: DetectorMethod, raw: string): number {
-  if (BOXLESS_METHODS.includes(method)) {
-    throw new DmvjndError('arguments', undefined, `expected --offsets ${method} without a box score (it places no boxes) but received "${text}"`);
-  }
+  rejectBoxless(text, method, 'box score');
   const score = Number(raw);
   if (!(raw !== '' && Number.isFinite(score) && score > 0 && score <= 1)) {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/<score> with a box score in (0, 1] but received "${text}"`);
