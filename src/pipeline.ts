@@ -274,7 +274,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   checkJndSettings(jnd);
   // det-* offsets are placed by the encode's machine when it is a detector, else by centernet.
   const guideSpec: MachineSpec = isDetector(machineSpec) ? machineSpec : parseMachine(DEFAULT_MACHINE);
-  const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, jndSource || detJnd ? jnd.aqStrength : 1);
+  const x264: X264Settings = jndX264Settings({ ...DEFAULT_X264, ...opts.x264 }, encodeAqStrength(det, jndSource || detJnd, jnd.aqStrength));
   // Bad settings, input or output paths fail in milliseconds, before the models load.
   checkX264Settings(x264, { withOffsets: !(typeof source === 'object' && source.kind === 'none') });
   checkOutputPath(opts.output);
@@ -614,6 +614,14 @@ function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
   return s / a.length;
+}
+
+/**
+ * x264's variance-AQ strength for an encode's offsets: a detector method's `/aq<strength>`
+ * wins; JND-guided offsets take the JND's; box offsets and the rest keep x264's 1.
+ */
+export function encodeAqStrength(det: DetectorOffsetSpec | undefined, jndGuided: boolean, jndAqStrength: number): number {
+  return det?.aqStrength ?? (jndGuided ? jndAqStrength : 1);
 }
 
 /**

@@ -19,14 +19,17 @@ export function usesDetectorJnd(spec: { method: DetectorMethod }): boolean {
 export const BOX_SCORE_SEPARATOR = '/';
 /** The unit that marks a modifier as the box dilation rather than the box score: `/8px`. */
 export const DILATION_UNIT = 'px';
+/** The prefix that marks a modifier as x264's variance-AQ strength for this method's encodes: `/aq0.5`. */
+export const AQ_PREFIX = 'aq';
 
 /**
- * `det-scale-interp@-2,+12/0.25/8px` -> its method, whether boxes move, where its numbers start
- * (`at`, an index into `base`), and the texts of its box score (a bare number) and box
- * dilation (a number of pixels, `8px`), each given at most once in either order; undefined
- * for names of other families. The modifiers' texts are checked by the parser, not here.
+ * `det-scale-interp@-2,+12/0.25/8px/aq0.5` -> its method, whether boxes move, where its numbers
+ * start (`at`, an index into `base`), and the texts of its box score (a bare number), box
+ * dilation (a number of pixels, `8px`) and AQ strength (`aq0.5`), each given at most once in
+ * any order; undefined for names of other families. The modifiers' texts are checked by the
+ * parser, not here.
  */
-export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number; base: string; boxScore: string | undefined; dilate: string | undefined; repeated: boolean } | undefined {
+export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number; base: string; boxScore: string | undefined; dilate: string | undefined; aqStrength: string | undefined; repeated: boolean } | undefined {
   const [head, ...modifiers] = text.trim().split(BOX_SCORE_SEPARATOR).map((p) => p.trim());
   const at = head.indexOf('@');
   const named = at < 0 ? head : head.slice(0, at);
@@ -34,11 +37,13 @@ export function detectorMethodOf(text: string): { method: DetectorMethod; interp
   const method = (interpolate ? named.slice(0, -INTERP_SUFFIX.length) : named) as DetectorMethod;
   if (!DETECTOR_METHODS.includes(method)) return undefined;
   const dilations = modifiers.filter((m) => m.endsWith(DILATION_UNIT));
-  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT));
+  const strengths = modifiers.filter((m) => m.startsWith(AQ_PREFIX));
+  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT) && !m.startsWith(AQ_PREFIX));
   return {
     method, interpolate, at, base: head,
     boxScore: scores[0],
     dilate: dilations[0]?.slice(0, -DILATION_UNIT.length).trim(),
-    repeated: dilations.length > 1 || scores.length > 1,
+    aqStrength: strengths[0]?.slice(AQ_PREFIX.length).trim(),
+    repeated: dilations.length > 1 || scores.length > 1 || strengths.length > 1,
   };
 }

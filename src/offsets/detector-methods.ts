@@ -44,7 +44,7 @@ import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
 import { DEFAULT_DETECTION_MATCH } from '../metrics/detection.ts';
-import { BOX_SCORE_SEPARATOR, DILATION_UNIT, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
+import { AQ_PREFIX, BOX_SCORE_SEPARATOR, DILATION_UNIT, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
 export { DETECTOR_METHODS, INTERPOLATING_METHODS, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
@@ -67,6 +67,8 @@ export interface DetectorOffsetSpec {
   interpolate?: boolean;
   /** The lowest detection score whose box places offsets (`/score`; undefined: DEFAULT_BOX_MIN_SCORE). */
   minScore?: number;
+  /** x264's variance-AQ strength in this method's encodes (`/aq0.5`; undefined: the encode's own). */
+  aqStrength?: number;
 }
 
 
@@ -102,6 +104,9 @@ export function defaultDetOffsets(method: DetectorMethod): { inside: number; out
  */
 export const DEFAULT_BOX_MIN_SCORE = DEFAULT_DETECTION_MATCH.high;
 
+/** The strongest variance AQ a method takes (`/aq3`): x264's own upper bound for aq-strength is not enforced, ours is. */
+export const MAX_AQ_STRENGTH = 3;
+
 /** The largest box dilation a method takes (`/64px`): four macroblocks on each side. */
 export const MAX_BOX_DILATION = 64;
 
@@ -116,7 +121,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px. Any detector method takes /aq<strength>: x264\'s variance-AQ strength in its encodes (default: x264\'s 1 for box methods, --jnd-aq-strength for dmv-jnd), e.g. det-roi/aq0.5';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -124,11 +129,23 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   if (!named) return undefined;
   const spec = parseDetectorMethod(named.base, named.method, named.at);
   if (named.repeated) {
-    throw new DmvjndError('arguments', undefined, `expected --offsets <method>[/<score>][/<pixels>px] with each modifier at most once but received "${text.trim()}"`);
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>[/<score>][/<pixels>px][/aq<strength>] with each modifier at most once but received "${text.trim()}"`);
   }
   const minScore = named.boxScore === undefined ? undefined : parseBoxScore(text.trim(), named.method, named.boxScore);
   const dilate = named.dilate === undefined ? spec.dilate : parseBoxDilation(text.trim(), named.method, named.dilate);
-  return { ...spec, dilate, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }) };
+  const aqStrength = named.aqStrength === undefined ? undefined : parseAqStrength(text.trim(), named.aqStrength);
+  return {
+    ...spec, dilate, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }),
+    ...(aqStrength === undefined ? {} : { aqStrength }),
+  };
+}
+
+function parseAqStrength(text: string, raw: string): number {
+  const strength = Number(raw);
+  if (!(raw !== '' && Number.isFinite(strength) && strength >= 0 && strength <= MAX_AQ_STRENGTH)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>/aq<strength> with an AQ strength in [0, ${MAX_AQ_STRENGTH}] but received "${text}"`);
+  }
+  return strength;
 }
 
 /** A `/score` or `/<px>px` on a method that places no boxes is a mistake, not a no-op. */
@@ -191,7 +208,8 @@ function parseDetectorMethod(t: string, method: DetectorMethod, at: number): Det
 export function detectorOffsetName(s: DetectorOffsetSpec): string {
   const score = s.minScore === undefined || s.minScore === DEFAULT_BOX_MIN_SCORE ? '' : `${BOX_SCORE_SEPARATOR}${s.minScore}`;
   const dilation = s.dilate === defaultDetOffsets(s.method).dilate ? '' : `${BOX_SCORE_SEPARATOR}${s.dilate}${DILATION_UNIT}`;
-  return `${detectorOffsetBaseName(s)}${score}${dilation}`;
+  const aq = s.aqStrength === undefined ? '' : `${BOX_SCORE_SEPARATOR}${AQ_PREFIX}${s.aqStrength}`;
+  return `${detectorOffsetBaseName(s)}${score}${dilation}${aq}`;
 }
 
 function detectorOffsetBaseName(s: DetectorOffsetSpec): string {

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { DetectorOutput } from '../../src/machines/detector-runner.ts';
 import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import type { FrameContext } from '../../src/media/encode.ts';
+import { encodeAqStrength, jndX264Settings } from '../../src/pipeline.ts';
+import { DEFAULT_X264 } from '../../src/media/x264-settings.ts';
 import { DEFAULT_DET_OFFSETS, DEFAULT_DET_ROI_OFFSETS, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
 
 const grid = macroblockGrid(64, 32); // 4 x 2 macroblocks
@@ -53,6 +55,26 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     const high = { ...parseDetectorOffsets('det-roi@-2,+12')!, dilate: 0 };
     expect([...detectorMap(low, dets, grid, 0.35, 1)]).to.deep.equal([-2, 12, 12, 12, 12, 12, 12, 12]);
     expect([...detectorMap(high, dets, grid, 0.35, 1)]).to.deep.equal([12, 12, 12, 12, 12, 12, 12, 12]);
+  });
+
+  it('an /aq<strength> suffix sets x264\'s variance AQ for the method\'s encodes, beside the other modifiers', () => {
+    expect(parseDetectorOffsets('det-roi/aq0.5')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 20, dilate: 16, aqStrength: 0.5 });
+    expect(parseDetectorOffsets('det-scale-interp@-2,+12/aq0/0.25/8px')).to.include({ method: 'det-scale', interpolate: true, dilate: 8, minScore: 0.25, aqStrength: 0 });
+    expect(parseDetectorOffsets('dmv-jnd/aq1')).to.include({ method: 'dmv-jnd', aqStrength: 1 });
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi/aq0.5')!)).to.equal('det-roi/aq0.5');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/aq1/8px/0.25')!)).to.equal('det-roi@0,+16/0.25/8px/aq1');
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi')!)).to.equal('det-roi');
+    for (const bad of ['det-roi/aq', 'det-roi/aq-0.5', 'det-roi/aq3.5', 'det-roi/aqx']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/AQ strength in \[0, 3\]/);
+    expect(() => parseDetectorOffsets('det-roi/aq0.5/aq1')).to.throw(/each modifier at most once/);
+  });
+
+  it('the encode\'s AQ strength: a method\'s /aq wins, JND-guided offsets take the JND\'s, box methods keep x264\'s 1', () => {
+    expect(encodeAqStrength(parseDetectorOffsets('det-roi/aq0.5'), false, 0.3)).to.equal(0.5);
+    expect(encodeAqStrength(parseDetectorOffsets('dmv-jnd/aq0'), true, 0.3)).to.equal(0);
+    expect(encodeAqStrength(parseDetectorOffsets('det-roi'), false, 0.3)).to.equal(1);
+    expect(encodeAqStrength(parseDetectorOffsets('dmv-jnd'), true, 0.3)).to.equal(0.3);
+    expect(encodeAqStrength(undefined, true, 0.3)).to.equal(0.3);
+    expect(jndX264Settings({ ...DEFAULT_X264, rateControl: { mode: 'crf', crf: 23 } }, 0.5).x264Params).to.equal('aq-strength=0.5');
   });
 
   it('a /<pixels>px suffix sets the box dilation, beside or without a /score', () => {
