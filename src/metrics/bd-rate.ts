@@ -145,16 +145,22 @@ function segmentIndex(p: Pchip, at: number): number {
   return k;
 }
 
+export interface BdRateOptions {
+  /** Integrate only over this part of the overlapping quality range (e.g. [0.8, 1]: the high end). */
+  within?: readonly [number, number];
+}
+
 /**
  * BD-rate of `test` against `anchor` in percent at equal quality (see the file header).
  * Either curve may be given in any order; it needs two or more distinct quality levels.
  */
-export function bdRate(anchor: readonly RateQualityPoint[], test: readonly RateQualityPoint[]): BdRateResult {
+export function bdRate(anchor: readonly RateQualityPoint[], test: readonly RateQualityPoint[], opts: BdRateOptions = {}): BdRateResult {
   const a = monotoneCurve(anchor);
   const t = monotoneCurve(test);
   if (a.length < 2 || t.length < 2) return { bdRatePercent: null, reason: 'fewer than 2 distinct points' };
-  const qmin = Math.max(a[0].quality, t[0].quality);
-  const qmax = Math.min(a[a.length - 1].quality, t[t.length - 1].quality);
+  const [lo, hi] = opts.within ?? [-Infinity, Infinity];
+  const qmin = Math.max(a[0].quality, t[0].quality, lo);
+  const qmax = Math.min(a[a.length - 1].quality, t[t.length - 1].quality, hi);
   if (!(qmax > qmin)) return { bdRatePercent: null, reason: 'no overlapping quality range' };
   const fit = (curve: RateQualityPoint[]): Pchip =>
     pchip(

@@ -59,6 +59,19 @@ describe('metrics/bd-rate', () => {
     expect(result).to.deep.include({ overlap: [0.5, 1] });
   });
 
+  it('integrates only over the part of the overlap that `within` names (hand-computed lines)', () => {
+    // anchor log10 r = 2 + 2q, test log10 r = 2 + 1.6q on q in [0, 1]: the difference is -0.4q,
+    // whose mean is -0.2 over [0, 1], -0.3 over [0.5, 1] and -0.36 over [0.8, 1].
+    const anchor = curve([100, 10_000], [0, 1]);
+    const test = curve([100, 10 ** 3.6], [0, 1]);
+    expect(percent(bdRate(anchor, test))).to.be.closeTo((10 ** -0.2 - 1) * 100, 1e-9);
+    expect(percent(bdRate(anchor, test, { within: [0.5, 1] }))).to.be.closeTo((10 ** -0.3 - 1) * 100, 1e-9);
+    const clipped = bdRate(anchor, test, { within: [0.8, 2] });
+    expect(percent(clipped)).to.be.closeTo((10 ** -0.36 - 1) * 100, 1e-9);
+    expect(clipped).to.deep.include({ overlap: [0.8, 1] });
+    expect(bdRate(anchor, test, { within: [1.2, 2] })).to.deep.equal({ bdRatePercent: null, reason: 'no overlapping quality range' });
+  });
+
   it('matches the published FAU-LMS curve pairs (SciPy PCHIP reference values)', () => {
     expect(percent(bdRate(FAU_TEST_1.anchor, FAU_TEST_1.test))).to.be.closeTo(FAU_TEST_1.expected, 1e-9);
     expect(percent(bdRate(FAU_TEST_2.anchor, FAU_TEST_2.test))).to.be.closeTo(FAU_TEST_2.expected, 1e-9);
