@@ -9,10 +9,9 @@
  * Writes bench/results/<name>.{json,md}.
  */
 import { readFileSync } from 'node:fs';
-import type { DetectorBenchResult } from '../src/bench/detector-bench.ts';
+import { rateQuality, type DetectorBenchResult } from '../src/bench/detector-bench.ts';
 import { mean as meanOf } from '../src/bench/run-bench.ts';
-import { scoreOf } from '../src/machines/machine.ts';
-import { bdRate, type RateQualityPoint } from '../src/metrics/bd-rate.ts';
+import { bdRate } from '../src/metrics/bd-rate.ts';
 import { flag, writeResult } from './common.ts';
 
 const args = process.argv.slice(2);
@@ -34,13 +33,7 @@ for (const file of files) {
   if (r.schema !== 'dmvjnd-detector-bench/1') throw new Error(`Expected a detector bench result (dmvjnd-detector-bench/1) in ${file} but received ${r.schema}`);
   if (!r.settings.methods.some((m) => m.name === method)) throw new Error(`Expected method ${method} in ${file} but it has ${r.settings.methods.map((m) => m.name).join(', ')}`);
   const headline = r.settings.scored_by[0];
-  const curveOf = (clip: string, m: string): RateQualityPoint[] =>
-    r.points
-      .filter((p) => p.clip === clip && p.method === m && !p.reference)
-      .flatMap((p) => {
-        const f1 = scoreOf(p.machines[headline], 'f1');
-        return f1 === null ? [] : [{ rate: p.bitrate_kbps, quality: f1 }];
-      });
+  const curveOf = (clip: string, m: string) => rateQuality(r.points.filter((p) => p.clip === clip && p.method === m && !p.reference), headline, 'f1');
   for (const clip of r.clips.filter((c) => c.has_objects).map((c) => c.name)) {
     const key = `${r.settings.start}|${clip}`;
     if (seen.has(key)) continue;

@@ -34,7 +34,7 @@ import { checkOutputPath } from './util/atomic-output.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, checkX264Settings, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
-import { DEFAULT_BOX_MIN_SCORE, DEFAULT_DETECTOR_OFFSETS, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
+import { DEFAULT_BOX_MIN_SCORE, DEFAULT_DETECTOR_OFFSETS, MAX_AQ_STRENGTH, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets, usesDetectorJnd, type DetectionSource, type DetectorOffsetSpec } from './offsets/detector-methods.ts';
 import { DEFAULT_MACHINE, isDetector, loadMachine, parseMachine, type MachineSpec } from './machines/registry.ts';
 import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
@@ -644,8 +644,8 @@ function checkJndSettings(j: JndSettings): void {
   if (!Number.isInteger(j.analysisStride) || j.analysisStride < 1) {
     throw bad(`expected --analysis-stride to be an integer >= 1 but received ${j.analysisStride}`);
   }
-  if (!(j.aqStrength >= 0 && j.aqStrength <= 3)) {
-    throw bad(`expected --jnd-aq-strength between 0 and 3 but received ${j.aqStrength}`);
+  if (!(j.aqStrength >= 0 && j.aqStrength <= MAX_AQ_STRENGTH)) {
+    throw bad(`expected --jnd-aq-strength between 0 and ${MAX_AQ_STRENGTH} but received ${j.aqStrength}`);
   }
   if (!ANALYSIS_PRECISIONS.includes(j.precision)) {
     throw bad(`expected --analysis-precision to be ${ANALYSIS_PRECISIONS.join(' or ')} but received ${j.precision}`);

@@ -489,7 +489,8 @@ export function analyseDetectorBench(input: {
   };
 }
 
-function rateQuality(curve: DetectorBenchPoint[], scorer: string, kind: DetectorKind): RateQualityPoint[] {
+/** A curve's points as rate and quality (F1 or mAP@0.5) of one scoring machine; points it did not score are left out. */
+export function rateQuality(curve: readonly DetectorBenchPoint[], scorer: string, kind: DetectorKind): RateQualityPoint[] {
   const out: RateQualityPoint[] = [];
   for (const p of curve) {
     const q = num(p.machines[scorer], kind);

@@ -104,7 +104,7 @@ export function defaultDetOffsets(method: DetectorMethod): { inside: number; out
  */
 export const DEFAULT_BOX_MIN_SCORE = DEFAULT_DETECTION_MATCH.high;
 
-/** The strongest variance AQ a method takes (`/aq3`): the bound --jnd-aq-strength has too. */
+/** The strongest variance AQ a method's /aq or --jnd-aq-strength takes. */
 export const MAX_AQ_STRENGTH = 3;
 
 /** The largest box dilation a method takes (`/64px`): four macroblocks on each side. */
