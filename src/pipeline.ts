@@ -14,9 +14,15 @@
  *   5. offsets -> ROI side data -> libx264 -> MP4 (media/encode.ts)
  *   6. optionally decode both videos and report RCA and PSNR (analysis/verify.ts)
  *
+ * Detector offsets with `/fix<qp>` make two passes: 2-5 once into a scratch file beside the
+ * output, the guide detector on that file's decoded frames where it analysed the source,
+ * then 2-5 again with the same detections and the objects the first pass lost coded finer.
+ *
  * Memory is bounded: frames stream through; at most MAX_LOOKAHEAD decoded frames wait
  * for the encoder, and only the latest offset map is kept.
  */
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Frame } from 'node-av/lib';
 import { FrameAnalyser, type AnalysisMemo, type FrameJnd } from './analysis/analyser.ts';
 import { WorkerJndAnalyser } from './analysis/jnd-worker-client.ts';
@@ -29,8 +35,9 @@ import type { Provider } from './inference/onnx.ts';
 import { placedQpOffsets, type JndPooling } from './jnd/qp-mapping.ts';
 import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, type OffsetProvider } from './media/encode.ts';
 import type { MacroblockGrid } from './media/mb-grid.ts';
-import { preflightInput, type InputSpec } from './media/source.ts';
-import { checkOutputPath } from './util/atomic-output.ts';
+import { decodeVideo, openInput, preflightInput, type InputSpec } from './media/source.ts';
+import { checkOutputPath, removeOnExit } from './util/atomic-output.ts';
+import { DEFAULT_DETECTION_MATCH, frameDisagreements, type FrameDisagreements } from './metrics/detection.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, checkX264Settings, parseX264Params, type X264Settings } from './media/x264-settings.ts';
 import { syntheticOffsetMap, type SyntheticOffsetSpec } from './offsets/synthetic.ts';
@@ -40,7 +47,7 @@ import type { Machine, MachineScores } from './machines/machine.ts';
 import { WorkerDetector } from './machines/detector-worker-client.ts';
 import { DEFAULT_GUIDE_SIZE } from './machines/detector-prestart.ts';
 import type { DetectorMachine } from './machines/detector.ts';
-import { withObjectJndModel, type InputSize } from './machines/detector-runner.ts';
+import { withObjectJndModel, type DetectorOutput, type InputSize } from './machines/detector-runner.ts';
 import { lumaThumbnail } from './offsets/static-gate.ts';
 
 export interface JndSettings {
@@ -231,6 +238,8 @@ export interface EncodeReport {
   /** Detector offsets: due analyses skipped because nothing moved (--analysis-max-stride). */
   static_skips: number;
   scene_cuts: number;
+  /** A /fix encode's first pass: what the guide detector lost and made up on it at the analysed frames (null: one pass). */
+  first_pass: { video_bitrate_kbps: number; checked_frames: number; lost: number; spurious: number } | null;
   timings_ms: { decode: number; analysis: number; analysis_wait: number; encode: number; verify: number; total: number };
   /** Peak resident memory of this process so far, in MiB. */
   peak_rss_mib: number;
@@ -381,6 +390,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
   let analysed = 0;
   let staticSkips = 0;
   let sceneCuts = 0;
+  let firstPass: EncodeReport['first_pass'] = null;
   try {
     let offsets: OffsetProvider | undefined;
     if (jndSource) {
@@ -392,7 +402,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
         source === 'jnd-centred' ? 'centred' : 'absolute',
       );
     } else if (det) {
-      offsets = detectorOffsetProvider(guideDetections(), det, {
+      const detectorOptions = {
         stride: jnd.analysisStride,
         maxStride: jnd.analysisMaxStride || jnd.analysisStride,
         thumbnail: frameThumbnail,
@@ -406,7 +416,44 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
           minOffset: jnd.minOffset,
           maxOffset: jnd.maxOffset,
         },
-      });
+      };
+      if (det.fix === undefined) {
+        offsets = detectorOffsetProvider(guideDetections(), det, detectorOptions);
+      } else {
+        // Pass 1 into a scratch file; its analyses are replayed in pass 2, not run again.
+        const recorded = new Map<number, Promise<DetectorOutput>>();
+        const byPts = new Map<string, Promise<DetectorOutput>>();
+        // The report counts the analyses once: pass 2's (replayed) ones.
+        const firstOffsets = detectorOffsetProvider(guideDetections(), det, {
+          ...detectorOptions,
+          onAnalysed: undefined,
+          onSkipped: undefined,
+          onDetections: (index, frame, p) => (recorded.set(index, p), byPts.set(String(frame.pts), p)),
+        });
+        const scratch = scratchBeside(opts.output);
+        const removeScratch = removeOnExit(scratch);
+        try {
+          const first = await encodeVideo({
+            input: opts.input,
+            output: scratch,
+            x264,
+            offsets: firstOffsets,
+            maxFrames: opts.maxFrames !== undefined ? startFrame + opts.maxFrames : undefined,
+            selectFrames: startFrame > 0 ? (i) => i >= startFrame : undefined,
+            onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
+          });
+          const rawDetect = opts.guideMachine ? (f: Frame) => opts.guideMachine!.decide(f) : async (f: Frame) => (await guideStart!).detect(f);
+          const corrections = await firstPassDisagreements(scratch, recorded, startFrame, rawDetect);
+          const lost = [...corrections.values()].reduce((n, c) => n + c.lost.length, 0);
+          const spurious = [...corrections.values()].reduce((n, c) => n + c.spurious.length, 0);
+          firstPass = { video_bitrate_kbps: first.videoBitrateKbps, checked_frames: corrections.size, lost, spurious };
+          opts.onNote?.(`${detectorOffsetName(det)}: the first pass (${first.videoBitrateKbps.toFixed(1)} kbit/s) lost ${lost} and made up ${spurious} of the detector's objects at ${corrections.size} checked frames; the second pass codes them finer`);
+          const replay = guideDetections();
+          offsets = detectorOffsetProvider({ detect: (frame) => byPts.get(String(frame.pts)) ?? replay.detect(frame) }, det, { ...detectorOptions, corrections });
+        } finally {
+          removeScratch();
+        }
+      }
     } else if (source.kind === 'custom') {
       offsets = source.provider(analyser, x264, jnd);
     } else if (source.kind !== 'none') {
@@ -465,6 +512,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
       analysed_frames: analysed,
       static_skips: staticSkips,
       scene_cuts: sceneCuts,
+      first_pass: firstPass,
       timings_ms: {
         // decode includes demuxing, pixel-format conversion and muxing: what is not analysis or x264.
         decode: Math.max(0, t.total - t.offsets - t.encode),
@@ -498,6 +546,42 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     if (!opts.models) await models?.release();
     if (!opts.int8Models) await int8Models?.release();
   }
+}
+
+/** A hidden scratch file beside `output`, in its container (removed by the caller). */
+function scratchBeside(output: string): string {
+  const ext = extname(output) || '.mp4';
+  return join(dirname(resolve(output)), `.${basename(output, ext)}.pass1-${process.pid}-${randomBytes(4).toString('hex')}${ext}`);
+}
+
+/**
+ * A /fix encode's first pass checked: the guide detector on the scratch file's frames that it
+ * analysed in the source (frame i of the file is input frame startFrame + i), each compared
+ * with the source's detections under the agreement's own matching rules.
+ */
+async function firstPassDisagreements(
+  file: string,
+  reference: ReadonlyMap<number, Promise<DetectorOutput>>,
+  startFrame: number,
+  detect: (frame: Frame) => Promise<DetectorOutput>,
+): Promise<Map<number, FrameDisagreements>> {
+  const out = new Map<number, FrameDisagreements>();
+  const input = await openInput(file);
+  try {
+    for await (const decoded of decodeVideo(input)) {
+      try {
+        const ref = reference.get(startFrame + decoded.index);
+        if (!ref) continue;
+        const [a, b] = [await ref, await detect(decoded.frame)];
+        out.set(startFrame + decoded.index, frameDisagreements(a.detections, b.detections, DEFAULT_DETECTION_MATCH));
+      } finally {
+        decoded.frame.free();
+      }
+    }
+  } finally {
+    await input.close();
+  }
+  return out;
 }
 
 /**

@@ -221,6 +221,29 @@ export function matchFrame(ref: readonly Detection[], test: readonly Detection[]
   return counts;
 }
 
+/** What one frame's test detections got wrong: the reference objects they missed (FN) and those they made up (FP). */
+export interface FrameDisagreements {
+  lost: Detection[];
+  spurious: Detection[];
+}
+
+/** The FN reference objects and FP test detections of one frame, under the same rules as matchFrame. */
+export function frameDisagreements(ref: readonly Detection[], test: readonly Detection[], opts: DetectionMatchOptions): FrameDisagreements {
+  checkMatchOptions(opts);
+  checkDetections(ref, 'reference');
+  checkDetections(test, 'test');
+  const { dets: refs, isObject } = usableReference(ref, opts);
+  const order = byScoreDescending(test, (d) => d.score >= opts.low);
+  const match = greedyMatch(refs, isObject, test, order, opts.iou, opts.sameClass);
+  const refMatched = new Uint8Array(refs.length);
+  const spurious: Detection[] = [];
+  for (const t of order) {
+    if (match[t] >= 0) refMatched[match[t]] = 1;
+    else if (test[t].score >= opts.high) spurious.push(test[t]);
+  }
+  return { lost: refs.filter((_, r) => isObject[r] && !refMatched[r]), spurious };
+}
+
 /**
  * mAP@0.5 matching of one frame, per class: the reference objects (score >= high) are the
  * ground truth, uncertain reference detections ([low, high)) are ignore regions, every

@@ -21,15 +21,23 @@ export const BOX_SCORE_SEPARATOR = '/';
 export const DILATION_UNIT = 'px';
 /** The prefix that marks a modifier as x264's variance-AQ strength for this method's encodes: `/aq0.5`. */
 export const AQ_PREFIX = 'aq';
+/** The prefix that marks a modifier as how many earlier analyses' boxes a frame also keeps: `/hold2`. */
+export const HOLD_PREFIX = 'hold';
+/** The prefix that marks a modifier as a second pass refining what the first lost: `/fix6`. */
+export const FIX_PREFIX = 'fix';
 
 /**
- * `det-scale-interp@-2,+12/0.25/8px/aq0.5` -> its method, whether boxes move, where its numbers
- * start (`at`, an index into `base`), and the texts of its box score (a bare number), box
- * dilation (a number of pixels, `8px`) and AQ strength (`aq0.5`), each given at most once in
- * any order; undefined for names of other families. The modifiers' texts are checked by the
- * parser, not here.
+ * `det-scale-interp@-2,+12/0.25/8px/aq0.5/hold2/fix6` -> its method, whether boxes move, where
+ * its numbers start (`at`, an index into `base`), and the texts of its box score (a bare
+ * number), box dilation (a number of pixels, `8px`), AQ strength (`aq0.5`), box hold (`hold2`)
+ * and second-pass refinement (`fix6`), each given at most once in any order; undefined for names of other families. The modifiers' texts
+ * are checked by the parser, not here.
  */
-export function detectorMethodOf(text: string): { method: DetectorMethod; interpolate: boolean; at: number; base: string; boxScore: string | undefined; dilate: string | undefined; aqStrength: string | undefined; repeated: boolean } | undefined {
+export function detectorMethodOf(text: string): {
+  method: DetectorMethod; interpolate: boolean; at: number; base: string;
+  boxScore: string | undefined; dilate: string | undefined; aqStrength: string | undefined; hold: string | undefined; fix: string | undefined;
+  repeated: boolean;
+} | undefined {
   const [head, ...modifiers] = text.trim().split(BOX_SCORE_SEPARATOR).map((p) => p.trim());
   const at = head.indexOf('@');
   const named = at < 0 ? head : head.slice(0, at);
@@ -38,12 +46,16 @@ export function detectorMethodOf(text: string): { method: DetectorMethod; interp
   if (!DETECTOR_METHODS.includes(method)) return undefined;
   const dilations = modifiers.filter((m) => m.endsWith(DILATION_UNIT));
   const strengths = modifiers.filter((m) => m.startsWith(AQ_PREFIX));
-  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT) && !m.startsWith(AQ_PREFIX));
+  const holds = modifiers.filter((m) => m.startsWith(HOLD_PREFIX));
+  const fixes = modifiers.filter((m) => m.startsWith(FIX_PREFIX));
+  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT) && ![AQ_PREFIX, HOLD_PREFIX, FIX_PREFIX].some((p) => m.startsWith(p)));
   return {
     method, interpolate, at, base: head,
     boxScore: scores[0],
     dilate: dilations[0]?.slice(0, -DILATION_UNIT.length).trim(),
     aqStrength: strengths[0]?.slice(AQ_PREFIX.length).trim(),
-    repeated: dilations.length > 1 || scores.length > 1 || strengths.length > 1,
+    hold: holds[0]?.slice(HOLD_PREFIX.length).trim(),
+    fix: fixes[0]?.slice(FIX_PREFIX.length).trim(),
+    repeated: [dilations, scores, strengths, holds, fixes].some((m) => m.length > 1),
   };
 }

@@ -26,7 +26,14 @@
  *                               objects finest, large ones coarser
  *
  * A box method may end in `/score` (det-roi@0,+16/0.25): the lowest detection score whose box
- * places offsets (default DEFAULT_BOX_MIN_SCORE).
+ * places offsets (default DEFAULT_BOX_MIN_SCORE). Any method may end in `/hold<n>`: a frame
+ * also keeps the boxes (and maps) of the n analyses before its latest one, so an object the
+ * detector finds only now and then keeps its fine macroblocks in between instead of
+ * flickering between fine and coarse (which the next frames then predict from). A box method
+ * may end in `/fix<n>`: the encode makes two passes; after the first, the guide detector runs
+ * on the decoded frames it analysed in the source, and in the second pass the macroblocks of
+ * each reference object it lost get `in - n` and those of each object it made up at most `in`
+ * (correctedOffsets), around that analysis.
  *
  * The detector runs every `stride` frames. A frame between two analysed frames gets the
  * union of both frames' boxes (the encoder decodes at least one stride ahead, so the next
@@ -43,8 +50,8 @@ import { placedQpOffsets, relativeQpOffsets, type JndPooling } from '../jnd/qp-m
 import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
-import { DEFAULT_DETECTION_MATCH } from '../metrics/detection.ts';
-import { AQ_PREFIX, BOX_SCORE_SEPARATOR, DILATION_UNIT, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
+import { DEFAULT_DETECTION_MATCH, type FrameDisagreements } from '../metrics/detection.ts';
+import { AQ_PREFIX, BOX_SCORE_SEPARATOR, DILATION_UNIT, FIX_PREFIX, HOLD_PREFIX, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
 export { DETECTOR_METHODS, INTERPOLATING_METHODS, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
@@ -69,6 +76,10 @@ export interface DetectorOffsetSpec {
   minScore?: number;
   /** x264's variance-AQ strength in this method's encodes (`/aq0.5`; undefined: the encode's own). */
   aqStrength?: number;
+  /** How many analyses before a frame's latest one also place their boxes (`/hold2`; undefined: none). */
+  hold?: number;
+  /** Two passes: how much finer (QP) the second pass codes the objects the first lost (`/fix6`; undefined: one pass). */
+  fix?: number;
 }
 
 
@@ -110,6 +121,12 @@ export const MAX_AQ_STRENGTH = 3;
 /** The largest box dilation a method takes (`/64px`): four macroblocks on each side. */
 export const MAX_BOX_DILATION = 64;
 
+/** The most earlier analyses a method's `/hold` keeps. */
+export const MAX_BOX_HOLD = 16;
+
+/** The largest refinement a method's `/fix` takes. */
+export const MAX_BOX_FIX = 24;
+
 /** Methods whose offsets use no boxes, so a `/score` or `/<px>px` would change nothing. */
 const BOXLESS_METHODS: readonly DetectorMethod[] = ['dmv-jnd', 'dmv-jnd-rel'];
 
@@ -121,7 +138,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px. Any detector method takes /aq<strength>: x264\'s variance-AQ strength in its encodes (default: x264\'s 1 for box methods, --jnd-aq-strength for dmv-jnd), e.g. det-roi/aq0.5';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px. Any detector method takes /aq<strength>: x264\'s variance-AQ strength in its encodes (default: x264\'s 1 for box methods, --jnd-aq-strength for dmv-jnd), e.g. det-roi/aq0.5, and /hold<n>: each frame also keeps the boxes of the n analyses before its latest one (default 0), e.g. det-roi/hold2. Any box method takes /fix<qp>: two passes; the detector checks the first pass\'s decoded frames against the source, and the second pass codes the objects the first lost qp finer and the objects it made up at in (about twice the encode time), e.g. det-roi/fix6';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -134,9 +151,12 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   const minScore = named.boxScore === undefined ? undefined : parseBoxScore(text.trim(), named.method, named.boxScore);
   const dilate = named.dilate === undefined ? spec.dilate : parseBoxDilation(text.trim(), named.method, named.dilate);
   const aqStrength = named.aqStrength === undefined ? undefined : parseAqStrength(text.trim(), named.aqStrength);
+  const hold = named.hold === undefined ? undefined : parseBoxHold(text.trim(), named.hold);
+  const fix = named.fix === undefined ? undefined : parseBoxFix(text.trim(), named.method, named.fix);
   return {
     ...spec, dilate, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }),
-    ...(aqStrength === undefined ? {} : { aqStrength }),
+    ...(aqStrength === undefined ? {} : { aqStrength }), ...(hold === undefined || hold === 0 ? {} : { hold }),
+    ...(fix === undefined ? {} : { fix }),
   };
 }
 
@@ -146,6 +166,23 @@ function parseAqStrength(text: string, raw: string): number {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/aq<strength> with an AQ strength in [0, ${MAX_AQ_STRENGTH}] but received "${text}"`);
   }
   return strength;
+}
+
+function parseBoxHold(text: string, raw: string): number {
+  const n = Number(raw);
+  if (!(raw !== '' && Number.isInteger(n) && n >= 0 && n <= MAX_BOX_HOLD)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>/hold<analyses> with a hold of 0 to ${MAX_BOX_HOLD} whole analyses but received "${text}"`);
+  }
+  return n;
+}
+
+function parseBoxFix(text: string, method: DetectorMethod, raw: string): number {
+  rejectBoxless(text, method, 'second-pass refinement');
+  const n = Number(raw);
+  if (!(raw !== '' && Number.isInteger(n) && n >= 0 && n <= MAX_BOX_FIX)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>/fix<qp> with a refinement of 0 to ${MAX_BOX_FIX} whole QP but received "${text}"`);
+  }
+  return n;
 }
 
 /** A `/score` or `/<px>px` on a method that places no boxes is a mistake, not a no-op. */
@@ -209,7 +246,9 @@ export function detectorOffsetName(s: DetectorOffsetSpec): string {
   const score = s.minScore === undefined || s.minScore === DEFAULT_BOX_MIN_SCORE ? '' : `${BOX_SCORE_SEPARATOR}${s.minScore}`;
   const dilation = s.dilate === defaultDetOffsets(s.method).dilate ? '' : `${BOX_SCORE_SEPARATOR}${s.dilate}${DILATION_UNIT}`;
   const aq = s.aqStrength === undefined ? '' : `${BOX_SCORE_SEPARATOR}${AQ_PREFIX}${s.aqStrength}`;
-  return `${detectorOffsetBaseName(s)}${score}${dilation}${aq}`;
+  const hold = s.hold ? `${BOX_SCORE_SEPARATOR}${HOLD_PREFIX}${s.hold}` : '';
+  const fix = s.fix === undefined ? '' : `${BOX_SCORE_SEPARATOR}${FIX_PREFIX}${s.fix}`;
+  return `${detectorOffsetBaseName(s)}${score}${dilation}${aq}${hold}${fix}`;
 }
 
 function detectorOffsetBaseName(s: DetectorOffsetSpec): string {
@@ -271,6 +310,25 @@ export function detectorMap(spec: DetectorOffsetSpec, outputs: DetectorOutput[],
   return spec.method === 'det-roi-shuffled' ? shuffledOffsets(map, seed) : map;
 }
 
+/**
+ * A /fix second pass's map: the macroblocks under a (dilated) box the first pass lost get
+ * at most `in` minus `fix`, those under a box it made up at most `in`; the rest unchanged.
+ */
+export function correctedOffsets(map: Float32Array, corrections: readonly FrameDisagreements[], grid: FrameContext['grid'], spec: Pick<DetectorOffsetSpec, 'inside' | 'dilate'>, fix: number): Float32Array {
+  const lost = corrections.flatMap((c) => c.lost);
+  const spurious = corrections.flatMap((c) => c.spurious);
+  if (lost.length === 0 && spurious.length === 0) return map;
+  const mask = (dets: typeof lost) => detRoiOffsets(dets, grid, { inside: 1, outside: 0, dilate: spec.dilate, minScore: 0 });
+  const out = Float32Array.from(map);
+  const made = mask(spurious);
+  const missed = mask(lost);
+  for (let i = 0; i < out.length; i++) {
+    if (made[i] === 1) out[i] = Math.min(out[i], spec.inside);
+    if (missed[i] === 1) out[i] = Math.min(out[i], spec.inside) - fix;
+  }
+  return out;
+}
+
 /** Elementwise min or max of same-size maps (a map of another size is skipped). */
 function combineMaps(maps: SaliencyMap[], pick: (a: number, b: number) => number): SaliencyMap {
   if (maps.length === 1) return maps[0];
@@ -304,10 +362,15 @@ export function detectorOffsetProvider(
     maxStride?: number;
     thumbnail?: (frame: FrameContext['frame']) => Uint8Array | undefined;
     onSkipped?: () => void;
+    /** Each analysis as it starts: the frame's index and the detections' promise (a /fix first pass records them). */
+    onDetections?: (index: number, frame: FrameContext['frame'], detections: Promise<DetectorOutput>) => void;
+    /** A /fix second pass: what the first pass got wrong, by analysed frame (correctedOffsets, at spec.fix). */
+    corrections?: ReadonlyMap<number, FrameDisagreements>;
   },
 ): OffsetProvider {
   const stride = Math.max(1, Math.floor(opts.stride));
   const maxStride = Math.max(stride, Math.floor(opts.maxStride ?? stride));
+  const hold = Math.max(0, Math.floor(spec.hold ?? 0));
   // Analysed frame index -> its detections (a promise: the worker may still be running).
   const analysed = new Map<number, Promise<DetectorOutput>>();
   // Due frames already decided (analysed or skipped as static): decided once, in decode order.
@@ -328,9 +391,15 @@ export function detectorOffsetProvider(
     const p = source.detect(frame);
     p.catch(() => undefined); // awaited when a frame needs it
     analysed.set(index, p);
+    opts.onDetections?.(index, frame, p);
     lastThumb = thumb;
     lastAnalysed = index;
     opts.onAnalysed?.();
+  };
+  const corrected = (map: Float32Array, from: number[], grid: FrameContext['grid']): Float32Array => {
+    if (!opts.corrections || spec.fix === undefined) return map;
+    const found = from.map((i) => opts.corrections!.get(i)).filter((c): c is FrameDisagreements => c !== undefined);
+    return correctedOffsets(map, found, grid, spec, spec.fix);
   };
   const provider: OffsetProvider = async (ctx) => {
     if (analysed.size === 0 || ctx.index % stride === 0) prepare(ctx);
@@ -340,21 +409,26 @@ export function detectorOffsetProvider(
       if (i <= ctx.index && i > before) before = i;
       if (i > ctx.index && (after < 0 || i < after)) after = i;
     }
+    // The `hold` analyses before `before` that this frame keeps, oldest first.
+    const earlier = [...analysed.keys()].filter((i) => i < before).sort((p, q) => p - q);
+    const held = hold > 0 ? earlier.slice(-hold) : [];
     // Analyses (and decisions) no later frame can need any more.
-    for (const i of [...analysed.keys()]) if (i < before) analysed.delete(i);
+    for (const i of [...analysed.keys()]) if (i < before && !held.includes(i)) analysed.delete(i);
     for (const i of [...decided]) if (i < before) decided.delete(i);
+    const heldOutputs = () => Promise.all(held.map((i) => analysed.get(i)!));
     const between = before !== ctx.index && after >= 0;
     if (between && spec.interpolate) {
       const [b, a] = [await analysed.get(before)!, await analysed.get(after)!];
       const detections = interpolateDetections(b.detections, a.detections, (ctx.index - before) / (after - before), spec.minScore ?? opts.minScore);
-      return detectorMap(spec, [{ width: b.width, height: b.height, detections, heatmap: undefined }], ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
+      const moving = { width: b.width, height: b.height, detections, heatmap: undefined };
+      return corrected(detectorMap(spec, [...(await heldOutputs()), moving], ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping), [...held, before, after], ctx.grid);
     }
     // The frames between two analyses share one map: build it once.
-    const key = before === ctx.index ? `${before}` : `${before}|${after}`;
+    const key = `${held.join(',')}|${before === ctx.index ? `${before}` : `${before}|${after}`}`;
     if (key !== lastKey || !lastMap) {
-      const outputs = [await analysed.get(before)!];
+      const outputs = [...(await heldOutputs()), await analysed.get(before)!];
       if (between) outputs.push(await analysed.get(after)!);
-      lastMap = detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping);
+      lastMap = corrected(detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping), [...held, before, ...(between ? [after] : [])], ctx.grid);
       lastKey = key;
     }
     return lastMap;

@@ -84,4 +84,21 @@ describe('media: the embedded street sample', function () {
     expect(human.code, human.stderr).to.equal(0);
     expect(human.stdout).to.match(/against plain x264 at the same settings: video [\d.]+ -> [\d.]+ kbit\/s \(-[\d.]+%\)/);
   });
+
+  it('encode --offsets det-roi/fix6: a second pass codes what the first lost finer; no scratch file stays', async function () {
+    if (!hasDetector) return this.skip();
+    const folder = join(tmp.path, 'fix');
+    mkdirSync(folder);
+    const out = join(folder, 'fix.mp4');
+    // CRF 51: the first pass loses some of the street's objects.
+    const r = await runCli(['encode', '-o', out, '--frames', '12', '--crf', '51', '--analysis-stride', '2', '--offsets', 'det-roi/fix6', '--verify', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.settings.offsets).to.equal('det-roi/fix6');
+    expect(report.analysed_frames).to.equal(6);
+    expect(report.first_pass.checked_frames).to.equal(6);
+    expect(report.first_pass.lost, 'objects lost by the first pass').to.be.above(0);
+    expect(report.video_bitrate_kbps).to.be.above(report.first_pass.video_bitrate_kbps);
+    expect(readdirSync(folder)).to.deep.equal(['fix.mp4']);
+  });
 });

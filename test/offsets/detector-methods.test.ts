@@ -4,7 +4,7 @@ import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import type { FrameContext } from '../../src/media/encode.ts';
 import { encodeAqStrength, jndX264Settings } from '../../src/pipeline.ts';
 import { DEFAULT_X264 } from '../../src/media/x264-settings.ts';
-import { DEFAULT_DET_OFFSETS, DEFAULT_DET_ROI_OFFSETS, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
+import { DEFAULT_DET_OFFSETS, DEFAULT_DET_ROI_OFFSETS, correctedOffsets, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
 
 const grid = macroblockGrid(64, 32); // 4 x 2 macroblocks
 const box = (x1: number, y1: number, x2: number, y2: number, score = 0.9) => ({ cls: 0, score, box: { x1, y1, x2, y2 } });
@@ -160,6 +160,71 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect([...m0]).to.deep.equal([-2, 12, 12, 12, -2, 12, 12, 12]); // its own boxes only
     expect([...m1]).to.deep.equal([-2, 12, 12, -2, -2, 12, 12, -2]); // union of frames 0 and 4
     expect([...m4]).to.deep.equal([12, 12, 12, -2, 12, 12, 12, -2]);
+  });
+
+  it('a /hold<n> suffix is parsed, named and bounded like the other modifiers', () => {
+    expect(parseDetectorOffsets('det-roi/hold2')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 20, dilate: 16, hold: 2 });
+    expect(parseDetectorOffsets('det-roi/hold0')).to.deep.equal(parseDetectorOffsets('det-roi'));
+    expect(parseDetectorOffsets('det-scale-interp/hold1/0.25/aq0.5')).to.include({ interpolate: true, minScore: 0.25, aqStrength: 0.5, hold: 1 });
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/hold3/8px')!)).to.equal('det-roi@0,+16/8px/hold3');
+    for (const bad of ['det-roi/hold', 'det-roi/hold-1', 'det-roi/hold1.5', 'det-roi/hold17', 'det-roi/holdx']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/hold of 0 to 16 whole analyses/);
+    expect(() => parseDetectorOffsets('det-roi/hold1/hold2')).to.throw(/each modifier at most once/);
+  });
+
+  it('with /hold<n>, a frame also keeps the boxes of the n analyses before its latest one', async () => {
+    // The object is found at frame 0 only (every 2nd frame analysed), then missed.
+    const source = { detect: async (frame: { pts: bigint }) => (Number(frame.pts) === 0 ? out(box(0, 0, 16, 32)) : out()) };
+    const maps = async (text: string) => {
+      const p = detectorOffsetProvider(source as never, { ...parseDetectorOffsets(text)!, dilate: 0 }, { stride: 2, minScore: 0.35 });
+      const got: number[] = [];
+      for (let i = 0; i <= 7; i++) {
+        await p.prepare!(ctx(i));
+        if (i >= 2) await p.prepare!(ctx(i + 2));
+      }
+      for (let i = 0; i <= 7; i++) got.push((await p(ctx(i)))![0]);
+      return got;
+    };
+    // Without hold: fine at 0 and 1 (before the next analysis), coarse from frame 2 on.
+    expect(await maps('det-roi@-2,+12')).to.deep.equal([-2, -2, 12, 12, 12, 12, 12, 12]);
+    // hold1 keeps it through the next analysis (frames 2, 3); hold2 through two (to 5).
+    expect(await maps('det-roi@-2,+12/hold1')).to.deep.equal([-2, -2, -2, -2, 12, 12, 12, 12]);
+    expect(await maps('det-roi@-2,+12/hold2')).to.deep.equal([-2, -2, -2, -2, -2, -2, 12, 12]);
+    expect(await maps('det-roi-interp@-2,+12/hold1')).to.deep.equal([-2, -2, -2, -2, 12, 12, 12, 12]);
+  });
+
+  it('a /fix<qp> suffix asks for a second pass; only box methods take it', () => {
+    expect(parseDetectorOffsets('det-roi/fix6')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 20, dilate: 16, fix: 6 });
+    expect(parseDetectorOffsets('det-roi/fix0')).to.include({ fix: 0 }); // two passes, only made-up objects to `in`
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/fix3/hold1')!)).to.equal('det-roi@0,+16/hold1/fix3');
+    for (const bad of ['det-roi/fix', 'det-roi/fix-2', 'det-roi/fix2.5', 'det-roi/fix25']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/refinement of 0 to 24 whole QP/);
+    expect(() => parseDetectorOffsets('dmv-jnd/fix6')).to.throw(/without a second-pass refinement/);
+  });
+
+  it('correctedOffsets: a lost object\'s macroblocks go fix below in, a made-up one\'s to at most in', () => {
+    const spec = { inside: -2, dilate: 0 };
+    const map = Float32Array.from([-2, 12, 12, 12, -2, 12, 12, 12]);
+    const lost = box(0, 0, 16, 32); // column 0, already at in
+    const madeUp = box(48, 0, 64, 16); // top right, outside
+    const got = correctedOffsets(map, [{ lost: [lost], spurious: [madeUp] }], grid, spec, 6);
+    expect([...got]).to.deep.equal([-8, 12, 12, -2, -8, 12, 12, 12]);
+    expect([...map]).to.deep.equal([-2, 12, 12, 12, -2, 12, 12, 12]); // not modified
+    expect(correctedOffsets(map, [{ lost: [], spurious: [] }], grid, spec, 6)).to.equal(map);
+  });
+
+  it('a /fix second pass corrects the frames around each analysis it has corrections for', async () => {
+    const source = { detect: async () => out(box(0, 0, 16, 32)) };
+    const spec = { ...parseDetectorOffsets('det-roi@-2,+12/fix6')!, dilate: 0 };
+    const corrections = new Map([[4, { lost: [box(0, 0, 16, 32)], spurious: [] }]]);
+    const p = detectorOffsetProvider(source as never, spec, { stride: 4, minScore: 0.35, corrections });
+    const got: number[] = [];
+    for (let i = 0; i <= 9; i++) await p.prepare!(ctx(i));
+    for (let i = 0; i <= 9; i++) got.push((await p(ctx(i)))![0]);
+    // Frames 1-3 lie between analyses 0 and 4, 4-7 start at 4: corrected; 0 and 8, 9 not.
+    expect(got).to.deep.equal([-2, -8, -8, -8, -8, -8, -8, -8, -2, -2]);
+    // Without spec.fix the corrections are ignored.
+    const q = detectorOffsetProvider(source as never, { ...spec, fix: undefined }, { stride: 4, minScore: 0.35, corrections });
+    for (let i = 0; i <= 5; i++) await q.prepare!(ctx(i));
+    expect((await q(ctx(4)))![0]).to.equal(-2);
   });
 
   it('without prepare (callers that only ask for maps) still analyses every stride frames', async () => {

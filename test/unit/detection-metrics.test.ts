@@ -4,6 +4,7 @@ import {
   DEFAULT_DETECTION_MATCH,
   DetectionTally,
   detectionSummary,
+  frameDisagreements,
   iou,
   matchFrame,
   vocAveragePrecision,
@@ -61,6 +62,20 @@ describe('metrics/detection', () => {
     expect(s.f1).to.be.closeTo(6 / 8, 1e-12);
     expect(s.precision).to.equal(0.75);
     expect(s.reference_objects_per_frame).to.equal(2);
+  });
+
+  it('names the missed reference objects and the made-up detections (frameDisagreements), as matchFrame counts them', () => {
+    // A found (1), B missed (100), C uncertain in the reference (200: neither), D made up (300), E under high (400: no FP).
+    const ref = [at(0, 0.9), at(100, 0.8), at(200, 0.3)];
+    const test = [at(1, 0.9), at(201, 0.5), at(300, 0.6), at(400, 0.3)];
+    const d = frameDisagreements(ref, test, band);
+    expect(d.lost).to.deep.equal([at(100, 0.8)]);
+    expect(d.spurious).to.deep.equal([at(300, 0.6)]);
+    const c = matchFrame(ref, test, band);
+    expect([c.fn, c.fp]).to.deep.equal([d.lost.length, d.spurious.length]);
+    // Another class at the same place is both lost and made up.
+    expect(frameDisagreements([at(0, 0.9)], [at(0, 0.9, 3)], band)).to.deep.equal({ lost: [at(0, 0.9)], spurious: [at(0, 0.9, 3)] });
+    expect(frameDisagreements(ref, ref, band)).to.deep.equal({ lost: [], spurious: [] });
   });
 
   it('separates relabelled objects through the class-agnostic match (class agreement)', () => {
