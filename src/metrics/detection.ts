@@ -172,17 +172,26 @@ function usableReference(ref: readonly Detection[], opts: DetectionMatchOptions)
   return { dets, isObject };
 }
 
-/** Counts of one frame under the hysteresis band (see the file comment for the rules). */
-export function matchFrame(ref: readonly Detection[], test: readonly Detection[], opts: DetectionMatchOptions): FrameMatchCounts {
+/**
+ * One frame's matching under the band, checked: the usable reference detections (and which
+ * are objects), the test detections that can match in score order, and per test index the
+ * matched reference or -1. Shared by matchFrame (counts) and frameDisagreements (which ones).
+ */
+function bandMatch(ref: readonly Detection[], test: readonly Detection[], opts: DetectionMatchOptions): { refs: Detection[]; isObject: boolean[]; order: number[]; match: Int32Array } {
   checkMatchOptions(opts);
   checkDetections(ref, 'reference');
   checkDetections(test, 'test');
   const { dets: refs, isObject } = usableReference(ref, opts);
   const order = byScoreDescending(test, (d) => d.score >= opts.low);
+  return { refs, isObject, order, match: greedyMatch(refs, isObject, test, order, opts.iou, opts.sameClass) };
+}
+
+/** Counts of one frame under the hysteresis band (see the file comment for the rules). */
+export function matchFrame(ref: readonly Detection[], test: readonly Detection[], opts: DetectionMatchOptions): FrameMatchCounts {
+  const { refs, isObject, order, match } = bandMatch(ref, test, opts);
   const perClass = new Map<number, ClassCounts>();
   const counts: FrameMatchCounts = { tp: 0, fp: 0, fn: 0, refObjects: 0, matchedSameClass: 0, matchedAnyClass: 0, perClass };
 
-  const match = greedyMatch(refs, isObject, test, order, opts.iou, opts.sameClass);
   const refMatched = new Uint8Array(refs.length);
   for (const t of order) {
     const r = match[t];
@@ -229,12 +238,7 @@ export interface FrameDisagreements {
 
 /** The FN reference objects and FP test detections of one frame, under the same rules as matchFrame. */
 export function frameDisagreements(ref: readonly Detection[], test: readonly Detection[], opts: DetectionMatchOptions): FrameDisagreements {
-  checkMatchOptions(opts);
-  checkDetections(ref, 'reference');
-  checkDetections(test, 'test');
-  const { dets: refs, isObject } = usableReference(ref, opts);
-  const order = byScoreDescending(test, (d) => d.score >= opts.low);
-  const match = greedyMatch(refs, isObject, test, order, opts.iou, opts.sameClass);
+  const { refs, isObject, order, match } = bandMatch(ref, test, opts);
   const refMatched = new Uint8Array(refs.length);
   const spurious: Detection[] = [];
   for (const t of order) {
