@@ -25,18 +25,20 @@ export const AQ_PREFIX = 'aq';
 export const HOLD_PREFIX = 'hold';
 /** The prefix that marks a modifier as a second pass refining what the first lost: `/fix6`. */
 export const FIX_PREFIX = 'fix';
+/** The prefix that marks a modifier as the coarsest QP any macroblock gets (CRF mode): `/qmax60`. */
+export const QP_MAX_PREFIX = 'qmax';
 
 /**
- * `det-scale-interp@-2,+12/0.25/8px/aq0.5/hold2/fix6` -> its method, whether boxes move, where
+ * `det-scale-interp@-2,+12/0.25/8px/aq0.5/hold2/fix6/qmax60` -> its method, whether boxes move, where
  * its numbers start (`at`, an index into `base`), and the texts of its box score (a bare
- * number), box dilation (a number of pixels, `8px`), AQ strength (`aq0.5`), box hold (`hold2`)
- * and second-pass refinement (`fix6`), each given at most once in any order; undefined for names of other families. The modifiers' texts
+ * number), box dilation (a number of pixels, `8px`), AQ strength (`aq0.5`), box hold (`hold2`),
+ * second-pass refinement (`fix6`) and QP ceiling (`qmax60`), each given at most once in any order; undefined for names of other families. The modifiers' texts
  * are checked by the parser, not here.
  */
 export function detectorMethodOf(text: string): {
   method: DetectorMethod; interpolate: boolean; at: number; base: string;
   boxScore: string | undefined; dilate: string | undefined; aqStrength: string | undefined; hold: string | undefined; fix: string | undefined;
-  repeated: boolean;
+  qpMax: string | undefined; repeated: boolean;
 } | undefined {
   const [head, ...modifiers] = text.trim().split(BOX_SCORE_SEPARATOR).map((p) => p.trim());
   const at = head.indexOf('@');
@@ -48,7 +50,8 @@ export function detectorMethodOf(text: string): {
   const strengths = modifiers.filter((m) => m.startsWith(AQ_PREFIX));
   const holds = modifiers.filter((m) => m.startsWith(HOLD_PREFIX));
   const fixes = modifiers.filter((m) => m.startsWith(FIX_PREFIX));
-  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT) && ![AQ_PREFIX, HOLD_PREFIX, FIX_PREFIX].some((p) => m.startsWith(p)));
+  const ceilings = modifiers.filter((m) => m.startsWith(QP_MAX_PREFIX));
+  const scores = modifiers.filter((m) => !m.endsWith(DILATION_UNIT) && ![AQ_PREFIX, HOLD_PREFIX, FIX_PREFIX, QP_MAX_PREFIX].some((p) => m.startsWith(p)));
   return {
     method, interpolate, at, base: head,
     boxScore: scores[0],
@@ -56,6 +59,7 @@ export function detectorMethodOf(text: string): {
     aqStrength: strengths[0]?.slice(AQ_PREFIX.length).trim(),
     hold: holds[0]?.slice(HOLD_PREFIX.length).trim(),
     fix: fixes[0]?.slice(FIX_PREFIX.length).trim(),
-    repeated: [dilations, scores, strengths, holds, fixes].some((m) => m.length > 1),
+    qpMax: ceilings[0]?.slice(QP_MAX_PREFIX.length).trim(),
+    repeated: [dilations, scores, strengths, holds, fixes, ceilings].some((m) => m.length > 1),
   };
 }

@@ -33,7 +33,11 @@
  * may end in `/fix<n>`: the encode makes two passes; after the first, the guide detector runs
  * on the decoded frames it analysed in the source, and in the second pass the macroblocks of
  * each reference object it lost get `in - n` and those of each object it made up at most `in`
- * (correctedOffsets), around that analysis.
+ * (correctedOffsets), around that analysis. Any method may end in `/qmax<q>` (CRF mode): no
+ * macroblock is coded coarser than QP q unless the CRF plus `in` already is (ceilingOffsets):
+ * at the highest CRFs the background keeps some of the context the detector reads (x264
+ * codes QPs above 51 with a dead zone on QP 51's levels; on a static clip, indoor_bottle,
+ * QP 68-69 even cost more bits than 66); README, "A QP ceiling".
  *
  * The detector runs every `stride` frames. A frame between two analysed frames gets the
  * union of both frames' boxes (the encoder decodes at least one stride ahead, so the next
@@ -51,7 +55,8 @@ import { maxBlockChange, STATIC_BLOCK_CHANGE } from './static-gate.ts';
 import { interpolateDetections } from './box-motion.ts';
 import { detHeatOffsets, detRoiOffsets, detScaleOffsets, objectJndOffsets, type ObjectJndModel } from './detector-roi.ts';
 import { DEFAULT_DETECTION_MATCH, type FrameDisagreements } from '../metrics/detection.ts';
-import { AQ_PREFIX, BOX_SCORE_SEPARATOR, DILATION_UNIT, FIX_PREFIX, HOLD_PREFIX, INTERP_SUFFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
+import { EXTENDED_MAX_CRF } from '../media/x264-settings.ts';
+import { AQ_PREFIX, BOX_SCORE_SEPARATOR, DILATION_UNIT, FIX_PREFIX, HOLD_PREFIX, INTERP_SUFFIX, QP_MAX_PREFIX, detectorMethodOf, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
 export { DETECTOR_METHODS, INTERPOLATING_METHODS, usesDetectorJnd, type DetectorMethod } from './detector-method-names.ts';
 
@@ -80,6 +85,8 @@ export interface DetectorOffsetSpec {
   hold?: number;
   /** Two passes: how much finer (QP) the second pass codes the objects the first lost (`/fix6`; undefined: one pass). */
   fix?: number;
+  /** The coarsest QP a macroblock gets, CRF mode only (`/qmax60`; undefined: no ceiling). */
+  qpMax?: number;
 }
 
 
@@ -138,7 +145,7 @@ export const DEFAULT_DET_SCALE_SLOPE = 3;
 /** Seed of the shuffled control (segment starting at frame a uses seed + a). */
 export const DET_SHUFFLE_SEED = 20211201;
 
-export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px. Any detector method takes /aq<strength>: x264\'s variance-AQ strength in its encodes (default: x264\'s 1 for box methods, --jnd-aq-strength for dmv-jnd), e.g. det-roi/aq0.5, and /hold<n>: each frame also keeps the boxes of the n analyses before its latest one (default 0), e.g. det-roi/hold2. Any box method takes /fix<qp>: two passes; the detector checks the first pass\'s decoded frames against the source, and the second pass codes the objects the first lost qp finer and the objects it made up at in (two encodes and a decode with the detector: about 4x slower in the bench), e.g. det-roi/fix3';
+export const DETECTOR_OFFSET_HELP = 'det-scale-interp[@in,out[,slope]] (the default: det-scale with each box moving linearly between two detections) | det-scale[@in,out[,slope]] (det-roi graded by object size, +slope QP, default 3, per doubling of a box side above 32 px; between two detections both detections\' boxes) | det-roi[@in,out] (MBs on detected boxes get in, the rest out; default @0,+20) | det-roi-interp, obj-jnd-interp (boxes moving between detections) | det-heat[@in,out] (continuous, from the detector heatmap) | det-roi-shuffled[@in,out] (control; same defaults as det-roi) | obj-jnd[@in,out] (det-roi graded by the object-level detector JND learned from x264 encodes) | dmv-jnd[@gain] (the DMV-JND trained against the detector, 2 x JND rule) | dmv-jnd-roi[@gain] (det-roi with the learned JND inside the boxes) | dmv-jnd-rel[@span] (the learned JND relative to the frame\'s least tolerant MBs: those at the CRF, the rest up to span coarser, default 16) | dmv-jnd-outside[@span] (det-roi\'s boxes at the CRF, dmv-jnd-rel outside them). Any box method takes /score: the lowest detection score whose box places offsets (default 0.35), e.g. det-roi@0,+20/0.25, and /<pixels>px: how far each box is dilated on every side before it marks macroblocks (default 16), e.g. det-roi@0,+20/8px. Any detector method takes /aq<strength>: x264\'s variance-AQ strength in its encodes (default: x264\'s 1 for box methods, --jnd-aq-strength for dmv-jnd), e.g. det-roi/aq0.5, and /hold<n>: each frame also keeps the boxes of the n analyses before its latest one (default 0), e.g. det-roi/hold2. Any box method takes /fix<qp>: two passes; the detector checks the first pass\'s decoded frames against the source, and the second pass codes the objects the first lost qp finer and the objects it made up at in (two encodes and a decode with the detector: about 4x slower in the bench), e.g. det-roi/fix3. Any detector method takes /qmax<qp> (with --crf): no macroblock coarser than that QP unless CRF + in is, e.g. det-roi/qmax60';
 
 /** `det-roi`, `det-heat@-3,+9`, ... -> spec; undefined for names of other families. */
 export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefined {
@@ -153,11 +160,20 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   const aqStrength = named.aqStrength === undefined ? undefined : parseAqStrength(text.trim(), named.aqStrength);
   const hold = named.hold === undefined ? undefined : parseBoxHold(text.trim(), named.hold);
   const fix = named.fix === undefined ? undefined : parseBoxFix(text.trim(), named.method, named.fix);
+  const qpMax = named.qpMax === undefined ? undefined : parseQpMax(text.trim(), named.qpMax);
   return {
     ...spec, dilate, ...(named.interpolate ? { interpolate: true } : {}), ...(minScore === undefined ? {} : { minScore }),
     ...(aqStrength === undefined ? {} : { aqStrength }), ...(hold === undefined || hold === 0 ? {} : { hold }),
-    ...(fix === undefined ? {} : { fix }),
+    ...(fix === undefined ? {} : { fix }), ...(qpMax === undefined ? {} : { qpMax }),
   };
+}
+
+function parseQpMax(text: string, raw: string): number {
+  const q = Number(raw);
+  if (!(raw !== '' && Number.isInteger(q) && q >= 1 && q <= EXTENDED_MAX_CRF)) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets <method>/qmax<qp> with a QP ceiling of 1 to ${EXTENDED_MAX_CRF} but received "${text}"`);
+  }
+  return q;
 }
 
 function parseAqStrength(text: string, raw: string): number {
@@ -248,7 +264,8 @@ export function detectorOffsetName(s: DetectorOffsetSpec): string {
   const aq = s.aqStrength === undefined ? '' : `${BOX_SCORE_SEPARATOR}${AQ_PREFIX}${s.aqStrength}`;
   const hold = s.hold ? `${BOX_SCORE_SEPARATOR}${HOLD_PREFIX}${s.hold}` : '';
   const fix = s.fix === undefined ? '' : `${BOX_SCORE_SEPARATOR}${FIX_PREFIX}${s.fix}`;
-  return `${detectorOffsetBaseName(s)}${score}${dilation}${aq}${hold}${fix}`;
+  const qpMax = s.qpMax === undefined ? '' : `${BOX_SCORE_SEPARATOR}${QP_MAX_PREFIX}${s.qpMax}`;
+  return `${detectorOffsetBaseName(s)}${score}${dilation}${aq}${hold}${fix}${qpMax}`;
 }
 
 function detectorOffsetBaseName(s: DetectorOffsetSpec): string {
@@ -329,6 +346,16 @@ export function correctedOffsets(map: Float32Array, corrections: readonly FrameD
   return out;
 }
 
+/**
+ * A /qmax map: no offset above `qpMax - baseQp` (the macroblock's QP at most qpMax), except
+ * that the ceiling never falls below `inside`: at a CRF above qpMax the frame is coded at
+ * CRF + in throughout, which is what the method asks of its objects.
+ */
+export function ceilingOffsets(map: Float32Array, qpMax: number, baseQp: number, inside: number): Float32Array {
+  const ceiling = Math.max(qpMax - baseQp, inside);
+  return map.some((v) => v > ceiling) ? map.map((v) => Math.min(v, ceiling)) : map;
+}
+
 /** Elementwise min or max of same-size maps (a map of another size is skipped). */
 function combineMaps(maps: SaliencyMap[], pick: (a: number, b: number) => number): SaliencyMap {
   if (maps.length === 1) return maps[0];
@@ -396,10 +423,14 @@ export function detectorOffsetProvider(
     lastAnalysed = index;
     opts.onAnalysed?.();
   };
+  if (spec.qpMax !== undefined && opts.mapping?.baseQp === undefined) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets ${detectorOffsetName(spec)} with --crf (a QP ceiling needs the CRF it is relative to) but received a bitrate target`);
+  }
   const corrected = (map: Float32Array, from: number[], grid: FrameContext['grid']): Float32Array => {
-    if (!opts.corrections || spec.fix === undefined) return map;
+    const ceiled = spec.qpMax === undefined ? map : ceilingOffsets(map, spec.qpMax, opts.mapping!.baseQp!, spec.inside);
+    if (!opts.corrections || spec.fix === undefined) return ceiled;
     const found = from.map((i) => opts.corrections!.get(i)).filter((c): c is FrameDisagreements => c !== undefined);
-    return correctedOffsets(map, found, grid, spec, spec.fix);
+    return correctedOffsets(ceiled, found, grid, spec, spec.fix);
   };
   const provider: OffsetProvider = async (ctx) => {
     if (analysed.size === 0 || ctx.index % stride === 0) prepare(ctx);

@@ -4,7 +4,7 @@ import { macroblockGrid } from '../../src/media/mb-grid.ts';
 import type { FrameContext } from '../../src/media/encode.ts';
 import { encodeAqStrength, jndX264Settings } from '../../src/pipeline.ts';
 import { DEFAULT_X264 } from '../../src/media/x264-settings.ts';
-import { DEFAULT_DET_OFFSETS, DEFAULT_DET_ROI_OFFSETS, correctedOffsets, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
+import { DEFAULT_DET_OFFSETS, DEFAULT_DET_ROI_OFFSETS, ceilingOffsets, correctedOffsets, detectorMap, detectorOffsetName, detectorOffsetProvider, parseDetectorOffsets } from '../../src/offsets/detector-methods.ts';
 
 const grid = macroblockGrid(64, 32); // 4 x 2 macroblocks
 const box = (x1: number, y1: number, x2: number, y2: number, score = 0.9) => ({ cls: 0, score, box: { x1, y1, x2, y2 } });
@@ -198,6 +198,36 @@ describe('detector-guided offsets (det-roi, det-heat, det-roi-shuffled)', () => 
     expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/fix3/hold1')!)).to.equal('det-roi@0,+16/hold1/fix3');
     for (const bad of ['det-roi/fix', 'det-roi/fix-2', 'det-roi/fix2.5', 'det-roi/fix25']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/refinement of 0 to 24 whole QP/);
     expect(() => parseDetectorOffsets('dmv-jnd/fix6')).to.throw(/without a second-pass refinement/);
+  });
+
+  it('a /qmax<qp> suffix is parsed, named and bounded; it needs the CRF', () => {
+    expect(parseDetectorOffsets('det-roi/qmax60')).to.deep.equal({ kind: 'detector', method: 'det-roi', inside: 0, outside: 20, dilate: 16, qpMax: 60 });
+    expect(parseDetectorOffsets('dmv-jnd/qmax51')).to.include({ qpMax: 51 }); // no boxes needed: it bounds any map
+    expect(detectorOffsetName(parseDetectorOffsets('det-roi@0,+16/qmax63/hold1')!)).to.equal('det-roi@0,+16/hold1/qmax63');
+    for (const bad of ['det-roi/qmax', 'det-roi/qmax0', 'det-roi/qmax70', 'det-roi/qmax60.5', 'det-roi/qmaxx']) expect(() => parseDetectorOffsets(bad), bad).to.throw(/QP ceiling of 1 to 69/);
+    expect(() => parseDetectorOffsets('det-roi/qmax60/qmax61')).to.throw(/each modifier at most once/);
+    const source = { detect: async () => out() };
+    const spec = parseDetectorOffsets('det-roi/qmax60')!;
+    expect(() => detectorOffsetProvider(source as never, spec, { stride: 2, minScore: 0.35 })).to.throw(/with --crf \(a QP ceiling needs the CRF/);
+  });
+
+  it('ceilingOffsets: no macroblock above qmax unless CRF + in already is', () => {
+    const map = Float32Array.from([-2, 12, 20, 20, 0, 20, 5, 20]);
+    // CRF 44, qmax 60: at most +16.
+    expect([...ceilingOffsets(map, 60, 44, -2)]).to.deep.equal([-2, 12, 16, 16, 0, 16, 5, 16]);
+    // CRF 63 above qmax 60: everything at CRF + in, nothing finer than the map asked.
+    expect([...ceilingOffsets(map, 60, 63, -2)]).to.deep.equal([-2, -2, -2, -2, -2, -2, -2, -2]);
+    // Below the ceiling everywhere: the same map back.
+    expect(ceilingOffsets(map, 60, 23, -2)).to.equal(map);
+    expect([...map]).to.deep.equal([-2, 12, 20, 20, 0, 20, 5, 20]); // not modified
+  });
+
+  it('with /qmax<qp>, the provider bounds every map by the CRF of its encode', async () => {
+    const source = { detect: async () => out(box(0, 0, 16, 32)) };
+    const mapping = { baseQp: 48, gain: 1, pooling: 'mean' as const, minOffset: -12, maxOffset: 12 };
+    const p = detectorOffsetProvider(source as never, { ...parseDetectorOffsets('det-roi@0,+20/qmax60')!, dilate: 0 }, { stride: 2, minScore: 0.35, mapping });
+    await p.prepare!(ctx(0));
+    expect([...(await p(ctx(0)))!]).to.deep.equal([0, 12, 12, 12, 0, 12, 12, 12]);
   });
 
   it('correctedOffsets: a lost object\'s macroblocks go fix below in, a made-up one\'s to at most in', () => {
