@@ -35,6 +35,16 @@ const CASES: Case[] = [
     says: () => ['--offsets det-scale@<in>,<out>[,<slope>]', 'a slope in [0, 51]', '"det-scale@-2,+12,-1"', /^Arguments failed/],
   },
   {
+    name: 'encode --offsets det-roi/qmax70 (a QP ceiling above x264\'s 69)',
+    args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--offsets', 'det-roi/qmax70'],
+    says: () => ['--offsets <method>/qmax<qp>', 'a QP ceiling of 1 to 69', '"det-roi/qmax70"', /^Arguments failed/],
+  },
+  {
+    name: 'encode --bitrate 300 --offsets det-roi/qmax60 (a QP ceiling needs a CRF)',
+    args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--bitrate', '300', '--offsets', 'det-roi/qmax60', '--provider', 'cpu'],
+    says: () => ['--offsets det-roi/qmax60 with --crf', 'received a bitrate target', /^Arguments failed/],
+  },
+  {
     name: 'encode --machine foo (unknown machine)',
     args: ({ clip, dir }) => ['encode', clip, '-o', join(dir, 'out.mp4'), '--machine', 'foo'],
     says: () => ['--machine', MACHINE_FORMS, '"foo"', /^Arguments failed/],
