@@ -21,8 +21,6 @@
  * Memory is bounded: frames stream through; at most MAX_LOOKAHEAD decoded frames wait
  * for the encoder, and only the latest offset map is kept.
  */
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Frame } from 'node-av/lib';
 import { FrameAnalyser, type AnalysisMemo, type FrameJnd } from './analysis/analyser.ts';
 import { WorkerJndAnalyser } from './analysis/jnd-worker-client.ts';
@@ -36,7 +34,7 @@ import { placedQpOffsets, type JndPooling } from './jnd/qp-mapping.ts';
 import { MAX_LOOKAHEAD, encodeVideo, type EncodeVideoResult, type FrameContext, type OffsetProvider } from './media/encode.ts';
 import type { MacroblockGrid } from './media/mb-grid.ts';
 import { decodeVideo, openInput, preflightInput, type InputSpec } from './media/source.ts';
-import { checkOutputPath, removeOnExit } from './util/atomic-output.ts';
+import { beginAtomicOutput, checkOutputPath } from './util/atomic-output.ts';
 import { DEFAULT_DETECTION_MATCH, frameDisagreements, type FrameDisagreements } from './metrics/detection.ts';
 import { checkOutputIsNotInput } from './util/same-file.ts';
 import { DEFAULT_X264, checkX264Settings, parseX264Params, type X264Settings } from './media/x264-settings.ts';
@@ -430,12 +428,12 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
           onSkipped: undefined,
           onDetections: (index, frame, p) => (recorded.set(index, p), byPts.set(String(frame.pts), p)),
         });
-        const scratch = scratchBeside(opts.output);
-        const removeScratch = removeOnExit(scratch);
+        // The output's own hidden temp naming, never committed: removed on exit and signals, and batch's stale-temp sweep knows it.
+        const scratch = beginAtomicOutput(opts.output);
         try {
           const first = await encodeVideo({
             input: opts.input,
-            output: scratch,
+            output: scratch.tempPath,
             x264,
             offsets: firstOffsets,
             maxFrames: opts.maxFrames !== undefined ? startFrame + opts.maxFrames : undefined,
@@ -443,7 +441,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
             onProgress: (p) => opts.onProgress?.('encode', p.frames, p.totalFrames),
           });
           const rawDetect = opts.guideMachine ? (f: Frame) => opts.guideMachine!.decide(f) : async (f: Frame) => (await guideStart!).detect(f);
-          const corrections = await firstPassDisagreements(scratch, recorded, startFrame, rawDetect);
+          const corrections = await firstPassDisagreements(scratch.tempPath, recorded, startFrame, rawDetect);
           const lost = [...corrections.values()].reduce((n, c) => n + c.lost.length, 0);
           const spurious = [...corrections.values()].reduce((n, c) => n + c.spurious.length, 0);
           firstPass = { video_bitrate_kbps: first.videoBitrateKbps, checked_frames: corrections.size, lost, spurious };
@@ -451,7 +449,7 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
           const replay = guideDetections();
           offsets = detectorOffsetProvider({ detect: (frame) => byPts.get(String(frame.pts)) ?? replay.detect(frame) }, det, { ...detectorOptions, corrections });
         } finally {
-          removeScratch();
+          scratch.discard();
         }
       }
     } else if (source.kind === 'custom') {
@@ -546,12 +544,6 @@ export async function encode(opts: EncodeOptions): Promise<EncodeReport> {
     if (!opts.models) await models?.release();
     if (!opts.int8Models) await int8Models?.release();
   }
-}
-
-/** A hidden scratch file beside `output`, in its container (removed by the caller). */
-function scratchBeside(output: string): string {
-  const ext = extname(output) || '.mp4';
-  return join(dirname(resolve(output)), `.${basename(output, ext)}.pass1-${process.pid}-${randomBytes(4).toString('hex')}${ext}`);
 }
 
 /**

@@ -168,9 +168,15 @@ export function parseDetectorOffsets(text: string): DetectorOffsetSpec | undefin
   };
 }
 
+/** A modifier's number text as a whole number in [lo, hi], or undefined. */
+function wholeNumberIn(raw: string, lo: number, hi: number): number | undefined {
+  const n = Number(raw);
+  return raw !== '' && Number.isInteger(n) && n >= lo && n <= hi ? n : undefined;
+}
+
 function parseQpMax(text: string, raw: string): number {
-  const q = Number(raw);
-  if (!(raw !== '' && Number.isInteger(q) && q >= 1 && q <= EXTENDED_MAX_CRF)) {
+  const q = wholeNumberIn(raw, 1, EXTENDED_MAX_CRF);
+  if (q === undefined) {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/qmax<qp> with a QP ceiling of 1 to ${EXTENDED_MAX_CRF} but received "${text}"`);
   }
   return q;
@@ -185,8 +191,8 @@ function parseAqStrength(text: string, raw: string): number {
 }
 
 function parseBoxHold(text: string, raw: string): number {
-  const n = Number(raw);
-  if (!(raw !== '' && Number.isInteger(n) && n >= 0 && n <= MAX_BOX_HOLD)) {
+  const n = wholeNumberIn(raw, 0, MAX_BOX_HOLD);
+  if (n === undefined) {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/hold<analyses> with a hold of 0 to ${MAX_BOX_HOLD} whole analyses but received "${text}"`);
   }
   return n;
@@ -194,8 +200,8 @@ function parseBoxHold(text: string, raw: string): number {
 
 function parseBoxFix(text: string, method: DetectorMethod, raw: string): number {
   rejectBoxless(text, method, 'second-pass refinement');
-  const n = Number(raw);
-  if (!(raw !== '' && Number.isInteger(n) && n >= 0 && n <= MAX_BOX_FIX)) {
+  const n = wholeNumberIn(raw, 0, MAX_BOX_FIX);
+  if (n === undefined) {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/fix<qp> with a refinement of 0 to ${MAX_BOX_FIX} whole QP but received "${text}"`);
   }
   return n;
@@ -210,8 +216,8 @@ function rejectBoxless(text: string, method: DetectorMethod, modifier: string): 
 
 function parseBoxDilation(text: string, method: DetectorMethod, raw: string): number {
   rejectBoxless(text, method, 'box dilation');
-  const px = Number(raw);
-  if (!(raw !== '' && Number.isInteger(px) && px >= 0 && px <= MAX_BOX_DILATION)) {
+  const px = wholeNumberIn(raw, 0, MAX_BOX_DILATION);
+  if (px === undefined) {
     throw new DmvjndError('arguments', undefined, `expected --offsets <method>/<pixels>px with a box dilation of 0 to ${MAX_BOX_DILATION} whole pixels but received "${text}"`);
   }
   return px;
@@ -398,6 +404,10 @@ export function detectorOffsetProvider(
   const stride = Math.max(1, Math.floor(opts.stride));
   const maxStride = Math.max(stride, Math.floor(opts.maxStride ?? stride));
   const hold = Math.max(0, Math.floor(spec.hold ?? 0));
+  const baseQp = opts.mapping?.baseQp;
+  if (spec.qpMax !== undefined && baseQp === undefined) {
+    throw new DmvjndError('arguments', undefined, `expected --offsets ${detectorOffsetName(spec)} with --crf (a QP ceiling needs the CRF it is relative to) but received a bitrate target`);
+  }
   // Analysed frame index -> its detections (a promise: the worker may still be running).
   const analysed = new Map<number, Promise<DetectorOutput>>();
   // Due frames already decided (analysed or skipped as static): decided once, in decode order.
@@ -423,11 +433,9 @@ export function detectorOffsetProvider(
     lastAnalysed = index;
     opts.onAnalysed?.();
   };
-  if (spec.qpMax !== undefined && opts.mapping?.baseQp === undefined) {
-    throw new DmvjndError('arguments', undefined, `expected --offsets ${detectorOffsetName(spec)} with --crf (a QP ceiling needs the CRF it is relative to) but received a bitrate target`);
-  }
-  const corrected = (map: Float32Array, from: number[], grid: FrameContext['grid']): Float32Array => {
-    const ceiled = spec.qpMax === undefined ? map : ceilingOffsets(map, spec.qpMax, opts.mapping!.baseQp!, spec.inside);
+  // The modifiers applied to a frame's map: the /qmax ceiling, then the /fix corrections of the analyses it came from.
+  const finished = (map: Float32Array, from: number[], grid: FrameContext['grid']): Float32Array => {
+    const ceiled = spec.qpMax === undefined ? map : ceilingOffsets(map, spec.qpMax, baseQp!, spec.inside);
     if (!opts.corrections || spec.fix === undefined) return ceiled;
     const found = from.map((i) => opts.corrections!.get(i)).filter((c): c is FrameDisagreements => c !== undefined);
     return correctedOffsets(ceiled, found, grid, spec, spec.fix);
@@ -452,14 +460,14 @@ export function detectorOffsetProvider(
       const [b, a] = [await analysed.get(before)!, await analysed.get(after)!];
       const detections = interpolateDetections(b.detections, a.detections, (ctx.index - before) / (after - before), spec.minScore ?? opts.minScore);
       const moving = { width: b.width, height: b.height, detections, heatmap: undefined };
-      return corrected(detectorMap(spec, [...(await heldOutputs()), moving], ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping), [...held, before, after], ctx.grid);
+      return finished(detectorMap(spec, [...(await heldOutputs()), moving], ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping), [...held, before, after], ctx.grid);
     }
     // The frames between two analyses share one map: build it once.
     const key = `${held.join(',')}|${before === ctx.index ? `${before}` : `${before}|${after}`}`;
     if (key !== lastKey || !lastMap) {
       const outputs = [...(await heldOutputs()), await analysed.get(before)!];
       if (between) outputs.push(await analysed.get(after)!);
-      lastMap = corrected(detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping), [...held, before, ...(between ? [after] : [])], ctx.grid);
+      lastMap = finished(detectorMap(spec, outputs, ctx.grid, opts.minScore, DET_SHUFFLE_SEED + before, opts.mapping), [...held, before, ...(between ? [after] : [])], ctx.grid);
       lastKey = key;
     }
     return lastMap;
